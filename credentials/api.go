@@ -10,6 +10,7 @@ package credentials
 import (
 	"context"
 	"errors"
+	"os"
 	"time"
 )
 
@@ -98,3 +99,36 @@ type TokenProvider interface {
 }
 
 var _ TokenProvider = (*Manager)(nil)
+
+// OAuth client facts shared by refresh and sign-in (see the facts file).
+const (
+	// ClientID is Claude Code's public OAuth client id.
+	ClientID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e"
+	// DefaultTokenURL is the OAuth token endpoint.
+	DefaultTokenURL = "https://platform.claude.com/v1/oauth/token"
+	// DefaultUserAgent is the agent sent to the token endpoint; tool-default
+	// agents are answered with a bare 429.
+	DefaultUserAgent = "axios/1.9.0"
+	// RefreshScope is the scope sent with a refresh grant.
+	RefreshScope = "user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload"
+)
+
+// TokenURL returns CC_ROUTER_TOKEN_URL when set, else DefaultTokenURL.
+func TokenURL() string {
+	if u := os.Getenv("CC_ROUTER_TOKEN_URL"); u != "" {
+		return u
+	}
+	return DefaultTokenURL
+}
+
+// LoginTokens is what a sign-in (authorization code + PKCE) produced.
+type LoginTokens struct {
+	AccessToken  string
+	RefreshToken string
+	ExpiresAt    time.Time
+	Scopes       []string
+	AccountUUID  string
+	Email        string
+	OrgUUID      string
+	OrgName      string
+}
