@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// report renders the measurements.
+type report struct {
+	ms        []measurement
+	stream    *streamLatency
+	selection string
+	duration  time.Duration
+}
+
+// Goals of the benchmark issue.
+const (
+	goalAddedP50   = 0.35 // ms, JSON c=1 2 KB
+	goalThroughput = 0.50 // routed/direct requests/s at c=32
+	goalPeakRSSMB  = 60.0 // with 32 concurrent 500 KB requests
+	goalEventDelay = 1.0  // ms extra per streamed event
+)
+
+func ratio(b, a float64) string {
+	if a == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", b/a)
+}
+
+func (r report) markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Each run: %v measured after a warm-up; direct = load generator → fake; router = load generator → `cc-router serve` (3 accounts) → fake.\n\n", r.duration)
+	b.WriteString("| scenario | path | requests | req/s | p50 ms | p99 ms | TTFB p50 ms | added p50 ms | router peak RSS MB | router CPU s / 1000 req | upstream conns opened |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, m := range r.ms {
+		d, o := &m.direct, &m.router
+		fmt.Fprintf(&b, "| %s | direct | %d | %.0f | %.2f | %.2f | %.2f | | | | %d |\n",
+			m.sc, d.requests, d.rps(), ms(percentile(d.latencies, 50)), ms(percentile(d.latencies, 99)),
+			ms(percentile(d.ttfb, 50)), m.directConns)
+		cpuPerK := 0.0
+		if o.requests > 0 {
+			cpuPerK = m.routerCPU / float64(o.requests) * 1000
+		}
+		fmt.Fprintf(&b, "| | router | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.1f | %.2f | %d |\n",
+			o.requests, o.rps(), ms(percentile(o.latencies, 50)), ms(percentile(o.latencies, 99)),
+			ms(percentile(o.ttfb, 50)), ms(percentile(o.latencies, 50)-percentile(d.latencies, 50)),
+			float64(m.routerPeakKB)/1024, cpuPerK, m.routerConns)
+		fmt.Fprintf(&b, "| | **router / direct** | | **%s** | %s | %s | %s | | | | |\n",
+			ratio(o.rps(), d.rps()),
+			ratio(ms(percentile(o.latencies, 50)), ms(percentile(d.latencies, 50))),
+			ratio(ms(percentile(o.latencies, 99)), ms(percentile(d.latencies, 99))),
+			ratio(ms(percentile(o.ttfb, 50)), ms(percentile(d.ttfb, 50))))
+		if d.errors+o.errors > 0 {
+			fmt.Fprintf(&b, "| | errors: direct %d, router %d (first: %s) | | | | | | | | | |\n",
+				d.errors, o.errors, strings.ReplaceAll(d.firstErr+" "+o.firstErr, "|", "/"))
+		}
+	}
+	if s := r.stream; s != nil {
+		fmt.Fprintf(&b, "\nStreaming latency: the fake sends %d events %v apart; lateness = arrival of event i minus (arrival of event 0 + i × %v).\n\n", s.events, s.gap, s.gap)
+		b.WriteString("| path | lateness p50 ms | lateness p99 ms | smallest gap ms |\n|---|--:|--:|--:|\n")
+		fmt.Fprintf(&b, "| direct | %.3f | %.3f | %.2f |\n", ms(s.directP50), ms(s.directP99), ms(s.minGapDirect))
+		fmt.Fprintf(&b, "| router | %.3f | %.3f | %.2f |\n", ms(s.routerP50), ms(s.routerP99), ms(s.minGapR))
+		fmt.Fprintf(&b, "\nExtra delay per event through the router (router − direct, event by event): p50 %.3f ms, max %.3f ms.\n", ms(s.extraP50), ms(s.extraMax))
+	}
+	if r.selection != "" {
+		b.WriteString("\nSelection cost (`go test -bench ^BenchmarkSelect -benchmem ./proxy/`):\n\n```\n" + r.selection + "\n```\n")
+	}
+	b.WriteString("\nGoals:\n\n")
+	for _, g := range r.goals() {
+		b.WriteString("- " + g + "\n")
+	}
+	return b.String()
+}
+
+// goals checks the issue's goals against the measurements.
+func (r report) goals() []string {
+	var out []string
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "**NOT met**"
+	}
+	for _, m := range r.ms {
+		sc := m.sc
+		switch {
+		case !sc.stream && sc.concurrency == 1 && sc.bodySize == 2_000:
+			added := ms(percentile(m.router.latencies, 50) - percentile(m.direct.latencies, 50))
+			out = append(out, fmt.Sprintf("added p50 latency, %s: %.3f ms (goal < %.2f ms): %s", sc, added, goalAddedP50, verdict(added < goalAddedP50)))
+		case sc.concurrency == 32:
+			q := m.router.rps() / m.direct.rps()
+			out = append(out, fmt.Sprintf("throughput, %s: %.0f%% of direct (goal ≥ %.0f%%): %s", sc, q*100, goalThroughput*100, verdict(q >= goalThroughput)))
+			if sc.bodySize == 500_000 {
+				mb := float64(m.routerPeakKB) / 1024
+				out = append(out, fmt.Sprintf("router peak RSS, %s: %.1f MB (goal < %.0f MB): %s", sc, mb, goalPeakRSSMB, verdict(mb < goalPeakRSSMB)))
+			}
+		}
+	}
+	if s := r.stream; s != nil {
+		out = append(out, fmt.Sprintf("extra delay per streamed event: p50 %.3f ms (goal < %.0f ms): %s", ms(s.extraP50), goalEventDelay, verdict(ms(s.extraP50) < goalEventDelay)))
+	}
+	return out
+}
+
+// document wraps the table for docs/benchmarks.md.
+func (r report) document(table string) string {
+	var b strings.Builder
+	b.WriteString("# Benchmarks\n\n")
+	b.WriteString("What cc-router adds to a request, measured by `make bench` (the command `go run ./internal/bench/ccbench -out docs/benchmarks.md`).\n")
+	b.WriteString("The load generator and the fake of Anthropic's API run in one process; `cc-router serve` (built from this tree, 3 accounts) runs as a separate process; all three share the machine.\n\n")
+	fmt.Fprintf(&b, "- Date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "- Machine: %d CPUs (nproc), %s, %s/%s, %s\n", runtime.NumCPU(), cpuModel(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	if rev, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		fmt.Fprintf(&b, "- Commit: %s\n", strings.TrimSpace(string(rev)))
+	}
+	b.WriteString("\n" + table)
+	return b.String()
+}

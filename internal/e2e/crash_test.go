@@ -1,0 +1,213 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cc-router/cc-router/internal/testrouter"
+)
+
+// rotations records, in front of the fake's token endpoint, every refresh
+// the fake answered: spent refresh token -> the one issued in its place.
+// The fake itself knows only which tokens are live, not their chains.
+type rotations struct {
+	mu   sync.Mutex
+	next map[string]string
+	srv  *httptest.Server
+}
+
+func newRotations(t *testing.T, tokenURL string) *rotations {
+	target, err := url.Parse(tokenURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rotations{next: map[string]string{}}
+	type sentKey struct{}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.URL.Path = target.Scheme, target.Host, target.Path
+			pr.Out.Host = target.Host
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			sent, _ := resp.Request.Context().Value(sentKey{}).(string)
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			if err != nil || resp.StatusCode != http.StatusOK {
+				return err
+			}
+			var doc struct {
+				RefreshToken string `json:"refresh_token"`
+			}
+			if json.Unmarshal(body, &doc) == nil && doc.RefreshToken != "" && sent != "" {
+				r.mu.Lock()
+				r.next[sent] = doc.RefreshToken
+				r.mu.Unlock()
+			}
+			return nil
+		},
+	}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		var doc struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		json.Unmarshal(body, &doc)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req = req.WithContext(context.WithValue(req.Context(), sentKey{}, doc.RefreshToken))
+		rp.ServeHTTP(w, req)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// chain follows the recorded rotations from rt: rt, its successor, …
+func (r *rotations) chain(rt string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := []string{rt}
+	for seen := map[string]bool{rt: true}; ; {
+		n, ok := r.next[rt]
+		if !ok || seen[n] {
+			return out
+		}
+		seen[n] = true
+		out = append(out, n)
+		rt = n
+	}
+}
+
+// storedTokens reads accounts.json: id -> refresh token. It fails the test
+// when the file does not parse.
+func storedTokens(t *testing.T, path string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	var recs []struct {
+		ID           string `json:"id"`
+		RefreshToken string `json:"refreshToken"`
+	}
+	if err := json.Unmarshal(data, &recs); err != nil {
+		t.Fatalf("%s does not parse after a kill: %v\n%.500s", path, err, data)
+	}
+	out := map[string]string{}
+	for _, r := range recs {
+		out[r.ID] = r.RefreshToken
+	}
+	return out
+}
+
+func short(tok string) string {
+	if len(tok) > 18 {
+		return tok[:18] + "…"
+	}
+	return tok
+}
+
+// TestKillDuringRefreshStormsNeverLosesTheNewestToken kills the router
+// with SIGKILL at random moments while it rotates tokens as fast as it
+// can, many times over one accounts.json. After every kill the file must
+// parse and hold, per account, the newest refresh token the fake issued,
+// or the one before it where the kill fell between the fake's answer and
+// the fsync (that window is counted and logged).
+func TestKillDuringRefreshStormsNeverLosesTheNewestToken(t *testing.T) {
+	e := newEnv(t, 3)
+	// Tokens issued from now on expire within the refresh buffer, so every
+	// request makes the router refresh (or join a refresh) first.
+	e.fake.SetTokenLifetime(120)
+	rot := newRotations(t, e.fake.TokenURL())
+
+	kills := 30
+	if *soak {
+		kills = 300
+	}
+	current := map[string]string{} // id -> refresh token known to be stored
+	for _, a := range e.accounts {
+		current[a.ID] = a.RefreshToken
+	}
+	var (
+		windowHits int // account snapshots holding the previous token
+		rotated    int // refreshes the fake answered
+		atKill     = map[int]int{}
+	)
+	ctx := context.Background()
+	for i := range kills {
+		r, err := testrouter.Start(ctx, testrouter.Options{
+			Binary: routerBinary, Home: e.home, Upstream: e.fake.URL, TokenURL: rot.srv.URL + "/v1/oauth/token",
+		})
+		if err != nil {
+			t.Fatalf("kill %d: %v", i, err)
+		}
+		// Drive the storm: every request needs a token within the buffer.
+		stormCtx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for w := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := &http.Client{}
+				for n := 0; stormCtx.Err() == nil; n++ {
+					resp, err := post(stormCtx, c, r.URL, messagesBody(n%2 == 0),
+						map[string]string{"X-Claude-Code-Session-Id": "crash-" + string(rune('a'+w))})
+					if err == nil {
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(rand.IntN(80)) * time.Millisecond)
+		r.Kill()
+		stop()
+		wg.Wait()
+
+		stored := storedTokens(t, e.accountsPath())
+		hitsNow := 0
+		for _, a := range e.accounts {
+			got := stored[a.ID]
+			ch := rot.chain(current[a.ID])
+			rotated += len(ch) - 1
+			newest := ch[len(ch)-1]
+			switch {
+			case got == newest:
+				if !e.fake.RefreshTokenLive(got) {
+					t.Fatalf("kill %d: account %s holds %s, the newest issued, but the fake says it is not live", i, a.ID, short(got))
+				}
+			case len(ch) >= 2 && got == ch[len(ch)-2]:
+				windowHits++
+				hitsNow++
+				// The token on disk is spent: revive it so the chain goes on.
+				e.fake.AcceptRefreshToken(got)
+			default:
+				t.Fatalf("kill %d: account %s holds %s; the fake issued %s last (chain of %d since the previous check): a rotated token was lost",
+					i, a.ID, short(got), short(newest), len(ch))
+			}
+			current[a.ID] = got
+		}
+		atKill[hitsNow]++
+		if exited, err := r.Exited(); exited && !strings.Contains(err.Error(), "killed") {
+			t.Fatalf("kill %d: the router exited with %v", i, err)
+		}
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(e.home, ".accounts.json*"))
+	t.Logf("%d kills, %d refreshes answered by the fake, %d account snapshots caught in the answer-to-fsync window (kills by accounts caught: %v), %d temporary files left behind",
+		kills, rotated, windowHits, atKill, len(leftovers))
+	if rotated < kills {
+		t.Errorf("only %d refreshes in %d runs: the storm did not storm", rotated, kills)
+	}
+}
