@@ -49,8 +49,8 @@ func TestConfigureClaudeRoundTrips(t *testing.T) {
 		wantOut string // exact file after Configure, "" to skip
 	}{
 		{
-			name:   "oddly formatted settings with unrelated keys keep every other byte",
-			before: "{\n\t\"model\" :\"opus\",   \"permissions\": {\"allow\":[\"Bash(ls:*)\" ]},\n\t\"n\": 1.50e2 ,\"uni\":\"\\u00e9\"\n}\n",
+			name:    "oddly formatted settings with unrelated keys keep every other byte",
+			before:  "{\n\t\"model\" :\"opus\",   \"permissions\": {\"allow\":[\"Bash(ls:*)\" ]},\n\t\"n\": 1.50e2 ,\"uni\":\"\\u00e9\"\n}\n",
 			wantOut: "{\n\t\"model\" :\"opus\",   \"permissions\": {\"allow\":[\"Bash(ls:*)\" ]},\n\t\"n\": 1.50e2 ,\"uni\":\"\\u00e9\", \"env\": {\"ANTHROPIC_BASE_URL\": \"http://127.0.0.1:3456\", \"ANTHROPIC_AUTH_TOKEN\": \"cc-router\"}\n}\n",
 		},
 		{
