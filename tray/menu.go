@@ -85,6 +85,11 @@ type Menu struct {
 	Icon    string // an assets icon state
 	Tooltip string // the header line
 	Items   []Item
+	// Usable of Total accounts can take requests now; BackAt is the
+	// earliest time an unusable account is known to come back (zero if
+	// none is known).
+	Usable, Total int
+	BackAt        time.Time
 }
 
 // BuildMenu derives the menu, icon and tooltip from s. It is pure.
@@ -94,17 +99,23 @@ func BuildMenu(s Snapshot) Menu {
 		health[h.ID] = h
 	}
 	usable, attention := 0, 0
+	var backAt time.Time
 	for _, a := range s.Accounts {
 		h, ok := health[a.ID]
 		if accountUsable(a, h, ok) {
 			usable++
-		} else {
-			attention++
+			continue
+		}
+		attention++
+		if ok && a.Enabled && a.State != credentials.StateNeedsLogin {
+			if back := limitedUntil(h, s.Now); !back.IsZero() && (backAt.IsZero() || back.Before(backAt)) {
+				backAt = back
+			}
 		}
 	}
 
 	header := headerLine(s, usable)
-	m := Menu{Tooltip: "cc-router — " + header}
+	m := Menu{Tooltip: "cc-router — " + header, Usable: usable, Total: len(s.Accounts), BackAt: backAt}
 	switch {
 	case !s.Routing:
 		m.Icon = assets.Off
