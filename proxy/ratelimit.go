@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,7 +55,7 @@ func (r *rateLimit) merge(h http.Header, now time.Time) bool {
 	}
 	num := func(key string, dst *float64) {
 		if v := h.Get(key); v != "" {
-			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && f >= 0 {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && f >= 0 && !math.IsInf(f, 0) {
 				*dst = f
 				seen = true
 			}
@@ -83,10 +84,14 @@ func (r *rateLimit) merge(h http.Header, now time.Time) bool {
 	return seen
 }
 
+// maxUnixSeconds is the last second of year 9999: later times do not fit
+// in the health document's JSON (and are not reset times).
+const maxUnixSeconds = 253402300799
+
 // parseUnixSeconds reads a Unix time in seconds (fractions allowed).
 func parseUnixSeconds(v string) (time.Time, bool) {
 	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || f <= 0 {
+	if err != nil || f <= 0 || f > maxUnixSeconds {
 		return time.Time{}, false
 	}
 	sec := int64(f)
