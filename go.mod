@@ -1,6 +1,11 @@
 module github.com/cc-router/cc-router
 
-go 1.26
+go 1.26.0
+
+require (
+	golang.org/x/sync v0.25.0
+	golang.org/x/sys v0.50.0
+)
 
 require (
 	fyne.io/systray v1.12.2 // indirect
@@ -14,6 +19,4 @@ require (
 	github.com/sergeymakinen/go-bmp v1.0.0 // indirect
 	github.com/sergeymakinen/go-ico v1.0.0-beta.0 // indirect
 	github.com/tadvi/systray v0.0.0-20190226123456-11a2b8fa57af // indirect
-	golang.org/x/sync v0.25.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
 )
