@@ -27,6 +27,8 @@ type Server struct {
 	token    tokenState
 	messages messagesState
 	signin   signinState
+
+	conns connCounter // accepted connections, for keep-alive checks
 }
 
 // New starts a fake on 127.0.0.1 with a free port.
@@ -35,7 +37,9 @@ func New() *Server {
 	s.registerToken(s.mux)
 	s.registerMessages(s.mux)
 	s.registerSignin(s.mux)
-	s.srv = httptest.NewServer(s.mux)
+	s.srv = httptest.NewUnstartedServer(s.mux)
+	s.srv.Config.ConnState = s.conns.track
+	s.srv.Start()
 	s.URL = s.srv.URL
 	return s
 }

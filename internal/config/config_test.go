@@ -1,0 +1,141 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CC_ROUTER_HOME", dir)
+	t.Setenv("CC_ROUTER_CONFIG", "")
+	for _, k := range []string{"PORT", "CC_ROUTER_LISTEN", "LITELLM_URL", "CC_ROUTER_UPSTREAM", "CC_ROUTER_PROXY_SECRET", "CC_ROUTER_STRATEGY"} {
+		t.Setenv(k, "")
+	}
+	return path
+}
+
+func TestFlagsOverrideEnvironmentWhichOverridesTheFile(t *testing.T) {
+	writeConfig(t, `{"listen":"127.0.0.1:1111","upstream":"http://file:1","strategy":"round-robin","refreshBuffer":"5m","proxySecret":"from-file"}`)
+	t.Setenv("CC_ROUTER_UPSTREAM", "http://env:2")
+	t.Setenv("CC_ROUTER_LISTEN", "127.0.0.1:2222")
+
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	f := RegisterFlags(fs)
+	if err := fs.Parse([]string{"--listen", "127.0.0.1:3333"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]string{
+		"listen (flag)":   {c.Listen, "127.0.0.1:3333"},
+		"upstream (env)":  {c.Upstream, "http://env:2"},
+		"strategy (file)": {c.Strategy, "round-robin"},
+		"secret (file)":   {c.ProxySecret, "from-file"},
+	}
+	for name, got := range want {
+		if got[0] != got[1] {
+			t.Errorf("%s = %q, want %q", name, got[0], got[1])
+		}
+	}
+	if time.Duration(c.RefreshBuffer) != 5*time.Minute {
+		t.Errorf("refreshBuffer = %v, want 5m", c.RefreshBuffer)
+	}
+	if time.Duration(c.Cooldown429) != time.Minute {
+		t.Errorf("cooldown429 default = %v, want 1m", c.Cooldown429)
+	}
+}
+
+func TestSecretFileFlagReplacesTheFileSecret(t *testing.T) {
+	writeConfig(t, `{"proxySecret":"from-file"}`)
+	sf := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(sf, []byte("from-flag\n"), 0o600)
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	f := RegisterFlags(fs)
+	fs.Parse([]string{"--secret-file", sf})
+	c, err := Load(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ProxySecret != "from-flag" {
+		t.Fatalf("secret did not come from --secret-file")
+	}
+	if c.Redacted().ProxySecret == "from-flag" {
+		t.Fatal("Redacted kept the secret")
+	}
+}
+
+func TestPortEnvironmentKeepsTheHost(t *testing.T) {
+	writeConfig(t, `{"listen":"0.0.0.0:1"}`)
+	t.Setenv("PORT", "4000")
+	c, err := Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "0.0.0.0:4000" {
+		t.Fatalf("listen = %q, want 0.0.0.0:4000", c.Listen)
+	}
+}
+
+func TestBadFilesAreErrorsThatNameWhatAndWhere(t *testing.T) {
+	cases := []struct {
+		name, body string
+		want       []string
+	}{
+		{"an unknown key is named", `{"listen":"127.0.0.1:1","lissten":"x"}`, []string{"config.json", `unknown key "lissten"`}},
+		{"a syntax error gives line and column", "{\n  \"listen\": \"127.0.0.1:1\",\n  oops\n}", []string{"config.json", "line 3, column 3"}},
+		{"a wrong type names the key", `{"bodyLimit":"big"}`, []string{`key "bodyLimit"`}},
+		{"a bad duration names the key", `{"refreshBuffer":"soon"}`, []string{`key "refreshBuffer"`, "soon"}},
+		{"a non-object top level is refused", `[1,2]`, []string{"must be a JSON object"}},
+		{"a bad strategy is refused", `{"strategy":"random"}`, []string{`strategy "random"`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeConfig(t, tc.body)
+			before, _ := os.ReadFile(path)
+			_, err := Load(nil)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			after, _ := os.ReadFile(path)
+			if string(before) != string(after) {
+				t.Error("the file was modified")
+			}
+		})
+	}
+}
+
+func TestAMissingFileIsTheDefaults(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("CC_ROUTER_HOME", dir)
+	t.Setenv("CC_ROUTER_CONFIG", "")
+	for _, k := range []string{"PORT", "CC_ROUTER_LISTEN", "LITELLM_URL", "CC_ROUTER_UPSTREAM", "CC_ROUTER_PROXY_SECRET", "CC_ROUTER_STRATEGY"} {
+		t.Setenv(k, "")
+	}
+	c, err := Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c != Defaults() {
+		t.Fatalf("got %+v, want defaults", c)
+	}
+	if !c.IsLoopback() {
+		t.Fatal("default listen address is not loopback")
+	}
+}

@@ -1,0 +1,88 @@
+// Package egress enforces cc-router's outbound connection policy: the
+// router's HTTP clients dial only the hosts it was configured to talk to
+// (the upstream, the OAuth token host and the profile host), so no other
+// host can be contacted by accident or by a hostile configuration.
+package egress
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+)
+
+// Guard permits outbound connections only to a fixed set of host names.
+type Guard struct {
+	allowed []string // lower-case host names or IP literals, sorted
+	dialer  net.Dialer
+}
+
+// NewGuard allows the hosts of the given URLs. A URL that does not parse is
+// an error naming it. When HTTPS_PROXY or HTTP_PROXY is set, the proxy's
+// host is allowed too, since every connection then goes through it.
+func NewGuard(urls ...string) (*Guard, error) {
+	g := &Guard{}
+	for _, u := range urls {
+		if u == "" {
+			continue
+		}
+		p, err := url.Parse(u)
+		if err != nil || p.Hostname() == "" {
+			return nil, fmt.Errorf("egress: %q is not a URL with a host", u)
+		}
+		g.allow(p.Hostname())
+	}
+	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"} {
+		if v := os.Getenv(k); v != "" {
+			if pu, err := url.Parse(v); err == nil && pu.Hostname() != "" {
+				g.allow(pu.Hostname())
+			}
+		}
+	}
+	slices.Sort(g.allowed)
+	g.allowed = slices.Compact(g.allowed)
+	return g, nil
+}
+
+func (g *Guard) allow(host string) { g.allowed = append(g.allowed, strings.ToLower(host)) }
+
+// Allowed returns the permitted host names.
+func (g *Guard) Allowed() []string { return slices.Clone(g.allowed) }
+
+// DialContext dials addr if its host is allowed and fails otherwise with an
+// error naming the host.
+func (g *Guard) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if !slices.Contains(g.allowed, strings.ToLower(host)) {
+		return nil, &BlockedError{Host: host, Allowed: g.Allowed()}
+	}
+	return g.dialer.DialContext(ctx, network, addr)
+}
+
+// Transport returns a clone of base (http.DefaultTransport when nil) whose
+// connections go through the guard; base's own dialer settings are replaced.
+func (g *Guard) Transport(base *http.Transport) *http.Transport {
+	if base == nil {
+		base = http.DefaultTransport.(*http.Transport)
+	}
+	t := base.Clone()
+	t.DialContext = g.DialContext
+	return t
+}
+
+// BlockedError is returned for a connection to a host outside the policy.
+type BlockedError struct {
+	Host    string
+	Allowed []string
+}
+
+func (e *BlockedError) Error() string {
+	return fmt.Sprintf("egress to %q is not allowed: cc-router only connects to %s", e.Host, strings.Join(e.Allowed, ", "))
+}
