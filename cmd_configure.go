@@ -1,0 +1,134 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cc-router/cc-router/tray"
+)
+
+func init() {
+	c := &command{
+		name:    "configure-claude",
+		summary: "point Claude Code at cc-router (or --revert)",
+		usage: `Usage: cc-router configure-claude [--revert] [--settings FILE] [--base-url URL]
+
+Writes env.ANTHROPIC_BASE_URL and env.ANTHROPIC_AUTH_TOKEN into Claude Code's
+settings.json ($CLAUDE_CONFIG_DIR/settings.json, else ~/.claude/settings.json)
+so Claude Code sends its requests through cc-router. Every other key and value
+is kept as it was; the previous file is copied to settings.json.cc-router-backup
+and the new one is written atomically. A malformed settings.json is reported
+with its line and column and left untouched.
+
+The token written is the proxy secret (CC_ROUTER_PROXY_SECRET) when one is
+set, else a placeholder the router accepts. --revert removes exactly what was
+added and restores values it replaced; a value changed by hand since is kept.
+
+Examples:
+  cc-router configure-claude
+  cc-router configure-claude --base-url http://127.0.0.1:4000
+  cc-router configure-claude --revert`,
+	}
+	c.run = func(args []string, stdout, stderr io.Writer) int {
+		fs := newFlagSet(c, stderr)
+		revert := fs.Bool("revert", false, "remove what configure-claude added")
+		settings := fs.String("settings", "", "Claude Code's settings.json (default: $CLAUDE_CONFIG_DIR or ~/.claude)")
+		base := fs.String("base-url", "", "the router's base URL (default: http:// + the listen address, 127.0.0.1:3456)")
+		if code, stop := parseFlags(fs, args, stdout); stop {
+			return code
+		}
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "cc-router configure-claude: unexpected argument %q\n", fs.Arg(0))
+			return 2
+		}
+		cs, err := claudeSettings(*settings)
+		if err != nil {
+			fmt.Fprintln(stderr, "cc-router configure-claude:", err)
+			return 1
+		}
+		if *revert {
+			res, err := cs.Revert()
+			if err != nil {
+				fmt.Fprintln(stderr, "cc-router configure-claude:", err)
+				return 1
+			}
+			if !res.Changed {
+				fmt.Fprintf(stdout, "Nothing to revert in %s.\n", cs.Path)
+			} else {
+				fmt.Fprintf(stdout, "Removed cc-router from %s (previous file saved as %s).\n", cs.Path, res.Backup)
+			}
+			if len(res.Kept) > 0 {
+				fmt.Fprintf(stdout, "Left alone, changed by hand since: %s.\n", strings.Join(res.Kept, ", "))
+			}
+			return 0
+		}
+		url := *base
+		if url == "" {
+			url = "http://" + listenAddr()
+		}
+		token, secret := tray.PlaceholderToken, os.Getenv("CC_ROUTER_PROXY_SECRET")
+		if secret != "" {
+			token = secret
+		}
+		res, err := cs.Configure(url, token)
+		if err != nil {
+			fmt.Fprintln(stderr, "cc-router configure-claude:", err)
+			return 1
+		}
+		switch {
+		case !res.Changed:
+			fmt.Fprintf(stdout, "%s already routes Claude Code through %s.\n", cs.Path, url)
+		case res.Backup != "":
+			fmt.Fprintf(stdout, "Claude Code now uses %s (set in %s; previous file saved as %s).\n", url, cs.Path, res.Backup)
+		default:
+			fmt.Fprintf(stdout, "Claude Code now uses %s (created %s).\n", url, cs.Path)
+		}
+		if secret == "" {
+			fmt.Fprintln(stdout, "No proxy secret is set, so the token written is a placeholder the router accepts.")
+		}
+		fmt.Fprintln(stdout, "Undo with: cc-router configure-claude --revert")
+		return 0
+	}
+	register(c)
+}
+
+// claudeSettings returns the settings editor for path (default Claude
+// Code's own) with its record kept in cc-router's directory.
+func claudeSettings(path string) (tray.ClaudeSettings, error) {
+	if path == "" {
+		p, err := tray.DefaultClaudeSettingsPath()
+		if err != nil {
+			return tray.ClaudeSettings{}, err
+		}
+		path = p
+	}
+	dir, err := routerDir()
+	if err != nil {
+		return tray.ClaudeSettings{}, err
+	}
+	return tray.ClaudeSettings{Path: path, StatePath: filepath.Join(dir, "claude-settings-edit.json")}, nil
+}
+
+// routerDir is cc-router's directory: CC_ROUTER_HOME, else ~/.cc-router.
+func routerDir() (string, error) {
+	if d := os.Getenv("CC_ROUTER_HOME"); d != "" {
+		return d, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", errors.New("cannot find the home directory for ~/.cc-router")
+	}
+	return filepath.Join(home, ".cc-router"), nil
+}
+
+// listenAddr is the proxy's address: CC_ROUTER_LISTEN, else 127.0.0.1:3456.
+func listenAddr() string {
+	if a := os.Getenv("CC_ROUTER_LISTEN"); a != "" {
+		return a
+	}
+	return "127.0.0.1:3456"
+}

@@ -1,0 +1,445 @@
+// Package tray is cc-router's menu-bar (macOS) and tray (Linux
+// StatusNotifierItem) app: it embeds the proxy and the credentials refresh
+// loop, shows their state as a menu rebuilt from one snapshot, acts on
+// clicks, and notifies the desktop of what needs the user. Without a tray
+// host it runs the same proxy headless.
+package tray
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"fyne.io/systray"
+
+	"github.com/cc-router/cc-router/credentials"
+	"github.com/cc-router/cc-router/proxy"
+)
+
+// Config configures Run. Manager and Proxy are required.
+type Config struct {
+	Manager *credentials.Manager
+	Proxy   *proxy.Proxy
+	// Listen is where routing listens when started (e.g. 127.0.0.1:3456).
+	Listen string
+	// ProxySecret, when set, is written as Claude Code's token.
+	ProxySecret string
+	// AccountsDir is opened by "Open accounts folder".
+	AccountsDir string
+	Claude      ClaudeSettings
+	Autostart   Autostart
+	// Notifier shows notifications (default: a Notifier with beeep).
+	Notifier *Notifier
+	Logger   *slog.Logger
+	// Out receives the few lines meant for a terminal (the headless notice).
+	Out io.Writer
+	// Headless skips the tray even when a tray host is there.
+	Headless bool
+	// RebuildEvery bounds how stale the menu can be (default 30s), so
+	// "expires in" stays true without events.
+	RebuildEvery time.Duration
+	// StopGrace is how long in-flight requests may finish when routing
+	// stops or the app quits (default 10s).
+	StopGrace time.Duration
+	// OnRouting is called with the listening address ("" when stopped)
+	// after routing starts or stops; the single-instance lock records it.
+	OnRouting func(addr string)
+	// Clipboard and Open default to the platform's tools.
+	Clipboard func(text string) error
+	Open      func(path string) error
+}
+
+// app is the running tray app. The loop goroutine alone rebuilds the menu;
+// actions run in their own goroutines and ask it to rebuild.
+type app struct {
+	cfg     Config
+	log     *slog.Logger
+	actions chan Action
+	kick    chan struct{}
+	quit    func()
+	menu    *trayMenu // nil when headless
+
+	routingMu sync.Mutex // serializes Start/Stop routing
+
+	mu          sync.Mutex // guards the fields below
+	startError  string
+	lastImport  string
+	allUnusable bool
+}
+
+// Run runs the app until Quit, SIGINT or SIGTERM, then stops routing
+// gracefully. It returns an error only for what prevents it from running
+// at all; a port in use or a missing tray host is reported and survived.
+func Run(cfg Config) error {
+	if cfg.Manager == nil || cfg.Proxy == nil {
+		return errors.New("tray: Manager and Proxy are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Notifier == nil {
+		cfg.Notifier = &Notifier{Logger: cfg.Logger}
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.RebuildEvery <= 0 {
+		cfg.RebuildEvery = 30 * time.Second
+	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = 10 * time.Second
+	}
+	if cfg.Clipboard == nil {
+		cfg.Clipboard = copyToClipboard
+	}
+	if cfg.Open == nil {
+		cfg.Open = openPath
+	}
+	a := &app{cfg: cfg, log: cfg.Logger, actions: make(chan Action, 16), kick: make(chan struct{}, 1)}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	managerDone := make(chan struct{})
+	go func() {
+		defer close(managerDone)
+		cfg.Manager.Run(ctx)
+	}()
+	a.startRouting()
+
+	useTray, why := !cfg.Headless, "started with --headless"
+	if useTray {
+		useTray, why = trayHostAvailable()
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	loopDone := make(chan struct{})
+	if useTray {
+		if why != "" {
+			fmt.Fprintf(cfg.Out, "cc-router: %s; the icon appears when one starts. Routing: %s\n", why, a.routingLine())
+		}
+		a.quit = systray.Quit
+		go func() {
+			<-sigs
+			systray.Quit()
+		}()
+		systray.Run(func() {
+			a.menu = newTrayMenu(a.enqueue)
+			go func() {
+				defer close(loopDone)
+				a.loop(ctx)
+			}()
+		}, cancel)
+	} else {
+		fmt.Fprintf(cfg.Out, "cc-router: %s; running headless. Routing: %s. Stop with Ctrl-C.\n", why, a.routingLine())
+		a.quit = cancel
+		go func() {
+			select {
+			case <-sigs:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		go func() {
+			defer close(loopDone)
+			a.loop(ctx)
+		}()
+		<-ctx.Done()
+	}
+	cancel()
+	<-loopDone
+	a.stopRouting()
+	<-managerDone
+	waitTimeout(cfg.Notifier.Wait, 2*time.Second)
+	return nil
+}
+
+func waitTimeout(wait func(), d time.Duration) {
+	done := make(chan struct{})
+	go func() { wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}
+
+func (a *app) routingLine() string {
+	if addr := a.cfg.Proxy.Addr(); addr != "" {
+		return "on " + addr
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return "off (" + a.startError + ")"
+}
+
+// enqueue hands a click to the loop; it never blocks the click listener.
+func (a *app) enqueue(act Action) {
+	select {
+	case a.actions <- act:
+	default:
+		a.log.Warn("dropped a menu click: too many pending", "action", act.Kind)
+	}
+}
+
+func (a *app) requestRebuild() {
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (a *app) loop(ctx context.Context) {
+	credEvents, unsubCred := a.cfg.Manager.Subscribe()
+	defer unsubCred()
+	proxyEvents, unsubProxy := a.cfg.Proxy.Subscribe()
+	defer unsubProxy()
+	tick := time.NewTicker(a.cfg.RebuildEvery)
+	defer tick.Stop()
+	var running sync.WaitGroup
+	defer running.Wait()
+
+	a.rebuild()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-credEvents:
+			if !ok {
+				credEvents = nil
+				continue
+			}
+			a.onCredentialsEvent(ev)
+			a.rebuild()
+		case _, ok := <-proxyEvents:
+			if !ok {
+				proxyEvents = nil
+				continue
+			}
+			a.rebuild()
+		case <-tick.C:
+			a.rebuild()
+		case <-a.kick:
+			a.rebuild()
+		case act := <-a.actions:
+			if act.Kind == ActionQuit {
+				a.quit()
+				continue
+			}
+			running.Add(1)
+			go func() {
+				defer running.Done()
+				a.do(ctx, act)
+				a.requestRebuild()
+			}()
+		}
+	}
+}
+
+func (a *app) baseURL() string { return "http://" + a.cfg.Listen }
+
+func (a *app) snapshot() Snapshot {
+	a.mu.Lock()
+	startError, lastImport := a.startError, a.lastImport
+	a.mu.Unlock()
+	addr := a.cfg.Proxy.Addr()
+	return Snapshot{
+		Now:              time.Now(),
+		GOOS:             runtime.GOOS,
+		Routing:          addr != "",
+		Addr:             addr,
+		ConfiguredAddr:   a.cfg.Listen,
+		StartError:       startError,
+		Accounts:         a.cfg.Manager.Accounts(),
+		Health:           a.cfg.Proxy.Health(),
+		LastImport:       lastImport,
+		ClaudeConfigured: a.cfg.Claude.Path != "" && a.cfg.Claude.Configured(a.baseURL()),
+		StartAtLogin:     a.cfg.Autostart.Path != "" && a.cfg.Autostart.Enabled(),
+	}
+}
+
+// rebuild derives the menu from a fresh snapshot, shows it, and sends the
+// notifications that belong to a change of the whole router's state.
+func (a *app) rebuild() {
+	snap := a.snapshot()
+	m := BuildMenu(snap)
+	if a.menu != nil {
+		a.menu.Render(m)
+	}
+	a.mu.Lock()
+	wasUnusable := a.allUnusable
+	nowUnusable := snap.Routing && m.Total > 0 && m.Usable == 0
+	a.allUnusable = nowUnusable
+	a.mu.Unlock()
+	switch {
+	case nowUnusable && !wasUnusable:
+		body := "Claude Code's requests fail until an account comes back."
+		if !m.BackAt.IsZero() {
+			body = fmt.Sprintf("The first account comes back at %s.", m.BackAt.Local().Format("15:04"))
+		}
+		a.cfg.Notifier.Notify(NotifyAllUnusable, "", "cc-router: every account is unusable", body)
+	case wasUnusable && !nowUnusable && m.Usable > 0:
+		a.cfg.Notifier.Notify(NotifyRecovered, "", "cc-router: routing recovered",
+			fmt.Sprintf("%d of %d accounts are usable again.", m.Usable, m.Total))
+	}
+}
+
+func (a *app) importLabel() string {
+	if runtime.GOOS == "darwin" {
+		return "Import from Keychain"
+	}
+	return "Import from Claude Code login"
+}
+
+func (a *app) onCredentialsEvent(ev credentials.Event) {
+	switch ev.Kind {
+	case credentials.EventNeedsLogin:
+		body := fmt.Sprintf("Its refresh token was rejected. Sign in as that account with `claude login`, then choose %s.", a.importLabel())
+		a.cfg.Notifier.Notify(NotifyNeedsLogin, ev.AccountID, "cc-router: "+ev.AccountID+" needs login", body)
+	case credentials.EventAdopted:
+		body := ev.Message
+		if body == "" {
+			body = "It took the newer tokens of a Claude Code login."
+		}
+		a.cfg.Notifier.Notify(NotifyAdopted, ev.AccountID, "cc-router: "+ev.AccountID+" uses a newer login", body)
+	}
+}
+
+// do carries out one click. Failures are shown, never fatal.
+func (a *app) do(ctx context.Context, act Action) {
+	m := a.cfg.Manager
+	var err error
+	switch act.Kind {
+	case ActionStartRouting:
+		a.startRouting()
+	case ActionStopRouting:
+		a.stopRouting()
+	case ActionRefresh:
+		err = m.Refresh(ctx, act.AccountID)
+		if errors.Is(err, credentials.ErrNeedsLogin) {
+			err = nil // the needs-login event already tells the user
+		}
+	case ActionEnable, ActionDisable:
+		err = m.SetEnabled(act.AccountID, act.Kind == ActionEnable)
+	case ActionRemove:
+		err = m.Remove(act.AccountID)
+	case ActionImport:
+		a.importLogin(ctx)
+	case ActionConfigureClaude:
+		token := PlaceholderToken
+		if a.cfg.ProxySecret != "" {
+			token = a.cfg.ProxySecret
+		}
+		if _, err = a.cfg.Claude.Configure(a.baseURL(), token); err == nil {
+			a.cfg.Notifier.Notify(NotifyImport, "claude-settings", "cc-router: Claude Code routed through cc-router",
+				"Set in "+a.cfg.Claude.Path+". New Claude Code sessions use "+a.baseURL()+".")
+		}
+	case ActionRevertClaude:
+		var res RevertResult
+		if res, err = a.cfg.Claude.Revert(); err == nil && len(res.Kept) > 0 {
+			a.log.Info("left keys changed by hand in Claude Code's settings", "keys", res.Kept)
+		}
+	case ActionCopyBaseURL:
+		if err = a.cfg.Clipboard(a.baseURL()); err != nil {
+			a.cfg.Notifier.Notify(NotifyImport, "clipboard", "cc-router base URL", a.baseURL())
+			a.log.Warn("could not copy to the clipboard", "err", err)
+			err = nil
+		}
+	case ActionOpenFolder:
+		err = a.cfg.Open(a.cfg.AccountsDir)
+	case ActionEnableAutostart:
+		err = a.cfg.Autostart.Enable()
+	case ActionDisableAutostart:
+		err = a.cfg.Autostart.Disable()
+	}
+	if err != nil {
+		a.log.Warn("menu action failed", "action", act.Kind, "account", act.AccountID, "err", err)
+		a.cfg.Notifier.Notify(NotifyKind("action-"+string(act.Kind)), act.AccountID, "cc-router: could not "+describe(act), err.Error())
+	}
+}
+
+func describe(act Action) string {
+	s := map[ActionKind]string{
+		ActionRefresh: "refresh", ActionEnable: "enable", ActionDisable: "disable", ActionRemove: "remove",
+		ActionConfigureClaude: "edit Claude Code's settings", ActionRevertClaude: "edit Claude Code's settings",
+		ActionOpenFolder: "open the accounts folder", ActionEnableAutostart: "set up start at login",
+		ActionDisableAutostart: "remove start at login",
+	}[act.Kind]
+	if s == "" {
+		s = string(act.Kind)
+	}
+	if act.AccountID != "" {
+		s += " " + act.AccountID
+	}
+	return s
+}
+
+func (a *app) importLogin(ctx context.Context) {
+	res, err := a.cfg.Manager.Import(ctx, credentials.ImportRequest{})
+	var line, body string
+	if err != nil {
+		line = "Import failed: " + err.Error()
+		body = err.Error()
+	} else {
+		verb := "updated"
+		if res.Added {
+			verb = "added"
+		}
+		line = fmt.Sprintf("Imported %s (%s)", res.AccountID, verb)
+		body = fmt.Sprintf("Account %s was %s from %s.", res.AccountID, verb, res.Source)
+	}
+	a.mu.Lock()
+	a.lastImport = line
+	a.mu.Unlock()
+	a.cfg.Notifier.Notify(NotifyImport, res.AccountID, "cc-router: "+a.importLabel(), body)
+}
+
+func (a *app) startRouting() {
+	a.routingMu.Lock()
+	defer a.routingMu.Unlock()
+	if a.cfg.Proxy.Addr() != "" {
+		return
+	}
+	err := a.cfg.Proxy.Start(a.cfg.Listen)
+	msg := ""
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		msg = a.cfg.Listen + " is already in use"
+	case err != nil:
+		msg = err.Error()
+	}
+	a.mu.Lock()
+	a.startError = msg
+	a.mu.Unlock()
+	if err != nil {
+		a.log.Warn("could not start routing", "listen", a.cfg.Listen, "err", err)
+		a.cfg.Notifier.Notify(NotifyStartFailed, "", "cc-router: routing did not start", "Could not listen on "+a.cfg.Listen+": "+msg+".")
+	}
+	if a.cfg.OnRouting != nil {
+		a.cfg.OnRouting(a.cfg.Proxy.Addr())
+	}
+}
+
+func (a *app) stopRouting() {
+	a.routingMu.Lock()
+	defer a.routingMu.Unlock()
+	if a.cfg.Proxy.Addr() == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.StopGrace)
+	defer cancel()
+	if err := a.cfg.Proxy.Stop(ctx); err != nil {
+		a.log.Warn("stopping routing", "err", err)
+	}
+	if a.cfg.OnRouting != nil {
+		a.cfg.OnRouting(a.cfg.Proxy.Addr())
+	}
+}
