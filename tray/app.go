@@ -18,8 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"fyne.io/systray"
-
 	"github.com/cc-router/cc-router/credentials"
 	"github.com/cc-router/cc-router/proxy"
 )
@@ -118,6 +116,9 @@ func Run(cfg Config) error {
 	if useTray {
 		useTray, why = trayHostAvailable()
 	}
+	if useTray && !haveSystray {
+		useTray, why = false, "this build has no menu-bar support (it was built without cgo)"
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -127,12 +128,12 @@ func Run(cfg Config) error {
 		if why != "" {
 			fmt.Fprintf(cfg.Out, "cc-router: %s; the icon appears when one starts. Routing: %s\n", why, a.routingLine())
 		}
-		a.quit = systray.Quit
+		a.quit = quitSystray
 		go func() {
 			<-sigs
-			systray.Quit()
+			quitSystray()
 		}()
-		systray.Run(func() {
+		runSystray(func() {
 			a.menu = newTrayMenu(a.enqueue)
 			go func() {
 				defer close(loopDone)
