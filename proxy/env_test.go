@@ -197,3 +197,19 @@ func (e *env) lastAccount() string {
 	}
 	return e.accountOf(reqs[len(reqs)-1].Token)
 }
+
+// rejectAccount makes the fake refuse every token of the account, the
+// current one and any it is refreshed to, with fault f.
+func (e *env) rejectAccount(id string, f fakeanthropic.Fault) {
+	f.Token = ""
+	f.Times = 0
+	f.Match = func(token string) bool { return e.accountOf(token) == id }
+	e.fake.InjectFault(f)
+}
+
+// refreshes counts the refreshes of the account's token.
+func (e *env) refreshes(id string) int {
+	e.tokens.mu.Lock()
+	defer e.tokens.mu.Unlock()
+	return e.tokens.refreshN[id]
+}

@@ -90,6 +90,9 @@ type Fault struct {
 	// Token limits the fault to requests with this bearer token; "" hits
 	// any token.
 	Token string
+	// Match, when set, limits the fault to requests whose bearer token it
+	// accepts (e.g. every token of one account, across refreshes).
+	Match func(token string) bool
 	// Path limits the fault to one path; "" means /v1/messages.
 	Path string
 	// Status is the HTTP status: 401, 403, 429, 500, 529, … With
@@ -130,6 +133,8 @@ type Reply struct {
 	// before the text; ToolUse adds a tool_use block (input_json_delta).
 	Thinking bool
 	ToolUse  bool
+	// NoGzip answers uncompressed even when the client accepts gzip.
+	NoGzip bool
 }
 
 func (r Reply) withDefaults() Reply {
@@ -280,7 +285,7 @@ func (s *Server) takeFault(path, token string) *Fault {
 		if fp == "" {
 			fp = "/v1/messages"
 		}
-		if fp != path || (f.Token != "" && f.Token != token) {
+		if fp != path || (f.Token != "" && f.Token != token) || (f.Match != nil && !f.Match(token)) {
 			continue
 		}
 		if f.Times > 0 {
@@ -488,7 +493,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 
 	out := io.Writer(w)
 	var gz *gzip.Writer
-	if acceptsGzip(r) {
+	if acceptsGzip(r) && !reply.NoGzip {
 		h.Set("Content-Encoding", "gzip")
 		h.Add("Vary", "Accept-Encoding")
 		gz = gzip.NewWriter(w)
