@@ -170,7 +170,6 @@ func newApp(cfg Config) *app {
 	return &app{cfg: cfg, log: cfg.Logger, actions: make(chan Action, 16), kick: make(chan struct{}, 1)}
 }
 
-
 func waitTimeout(wait func(), d time.Duration) {
 	done := make(chan struct{})
 	go func() { wait(); close(done) }()
