@@ -7,6 +7,7 @@ require (
 	github.com/adrg/xdg v0.5.3
 	github.com/gen2brain/beeep v0.12.0
 	github.com/godbus/dbus/v5 v5.2.4
+	golang.org/x/sync v0.25.0
 	golang.org/x/sys v0.50.0
 )
 

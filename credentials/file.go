@@ -1,0 +1,172 @@
+package credentials
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// DefaultAccountsPath is where accounts.json lives: $ACCOUNTS_PATH if set,
+// else accounts.json in $CC_ROUTER_HOME, else ~/.cc-router/accounts.json
+// (the Node.js cc-router's file).
+func DefaultAccountsPath() string {
+	if p := os.Getenv("ACCOUNTS_PATH"); p != "" {
+		return p
+	}
+	dir := os.Getenv("CC_ROUTER_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			home = "."
+		}
+		dir = filepath.Join(home, ".cc-router")
+	}
+	return filepath.Join(dir, "accounts.json")
+}
+
+// fileStamp identifies one version of a file cheaply.
+type fileStamp struct {
+	exists  bool
+	size    int64
+	modTime time.Time
+	ino     uint64
+}
+
+func stampOf(fi fs.FileInfo) fileStamp {
+	return fileStamp{exists: true, size: fi.Size(), modTime: fi.ModTime(), ino: inode(fi)}
+}
+
+// readStore reads and parses the store. A missing file is the empty
+// document. The file's bytes are never changed here; a file readable by
+// group or others is tightened to 0600 (only once it parsed) with a warning.
+func readStore(path string, log *slog.Logger) (*document, fileStamp, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &document{}, fileStamp{}, nil
+	}
+	if err != nil {
+		return nil, fileStamp{}, fmt.Errorf("reading accounts: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fileStamp{}, fmt.Errorf("reading accounts: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fileStamp{}, fmt.Errorf("reading accounts: %s is not a regular file", path)
+	}
+	const maxSize = 16 << 20
+	if fi.Size() > maxSize {
+		return nil, fileStamp{}, fmt.Errorf("reading accounts: %s is larger than %d bytes", path, maxSize)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
+	if err != nil {
+		return nil, fileStamp{}, fmt.Errorf("reading accounts: %w", err)
+	}
+	if len(data) > maxSize {
+		return nil, fileStamp{}, fmt.Errorf("reading accounts: %s is larger than %d bytes", path, maxSize)
+	}
+	doc, err := parseDocument(path, data)
+	if err != nil {
+		return nil, fileStamp{}, err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		if err := os.Chmod(path, 0o600); err != nil {
+			log.Warn("accounts file is readable by others and could not be tightened",
+				"path", path, "mode", fmt.Sprintf("%#o", perm), "err", err)
+		} else {
+			log.Warn(fmt.Sprintf("accounts file was readable by group or others (mode %#o); tightened to 0600", perm),
+				"path", path)
+			if fi2, err := os.Stat(path); err == nil {
+				fi = fi2
+			}
+		}
+	}
+	return doc, stampOf(fi), nil
+}
+
+// writeStore writes data to path atomically and durably: a uniquely named
+// 0600 temp file in the same directory, fsync, rename over path, fsync the
+// directory. On failure the previous file is intact and the temp file is
+// gone.
+func writeStore(path string, data []byte) (stamp fileStamp, err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return stamp, fmt.Errorf("saving accounts: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return stamp, fmt.Errorf("saving accounts: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err = tmp.Chmod(0o600); err != nil {
+		return stamp, fmt.Errorf("saving accounts: %w", err)
+	}
+	if _, err = tmp.Write(data); err != nil {
+		return stamp, fmt.Errorf("saving accounts: %w", err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return stamp, fmt.Errorf("saving accounts: %w", err)
+	}
+	fi, err := tmp.Stat()
+	if err != nil {
+		return stamp, fmt.Errorf("saving accounts: %w", err)
+	}
+	if err = tmp.Close(); err != nil {
+		return stamp, fmt.Errorf("saving accounts: %w", err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return stamp, fmt.Errorf("saving accounts: %w", err)
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		// The rename is done; a failed directory sync only weakens
+		// durability, so it is not reported as a failed save.
+		_ = d.Sync()
+		d.Close()
+	}
+	return stampOf(fi), nil
+}
+
+// lockStore takes the advisory lock beside path (path + ".lock"), polling
+// until ctx ends. The returned function releases it.
+func lockStore(ctx context.Context, path string) (func(), error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("locking accounts: %w", err)
+	}
+	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("locking accounts: %w", err)
+	}
+	wait := time.Millisecond
+	for {
+		ok, err := tryLock(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("locking accounts: %w", err)
+		}
+		if ok {
+			return func() { unlock(f); f.Close() }, nil
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("locking accounts: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+		if wait < 20*time.Millisecond {
+			wait *= 2
+		}
+	}
+}
