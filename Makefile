@@ -4,7 +4,7 @@ BIN     ?= bin/cc-router
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build run test lint bench clean
+.PHONY: help build run test lint bench soak fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -22,8 +22,20 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-bench: ## run the benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+BENCH_FLAGS ?= -out docs/benchmarks.md
+bench: ## compare direct vs through cc-router serve (table to docs/benchmarks.md)
+	$(GO) run ./internal/bench/ccbench $(BENCH_FLAGS)
+
+soak: ## the long fault suite: hundreds of kills, a minute of load
+	$(GO) test -race -count=1 -timeout 30m ./internal/e2e/ -soak -v
+
+FUZZTIME ?= 1m
+fuzz: ## run every fuzz target for FUZZTIME each
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
 
 clean: ## remove build output
 	rm -rf bin dist
