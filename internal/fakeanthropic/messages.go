@@ -209,7 +209,8 @@ func (s *Server) ClearFaults() {
 }
 
 // SetTokenValidator makes the Messages API answer 401 to bearer tokens
-// for which accept returns false (default: any sk-ant-oat token passes).
+// for which accept returns false. By default only access tokens the fake's
+// token endpoint issued and that have not expired pass (ValidAccessToken).
 func (s *Server) SetTokenValidator(accept func(token string) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -346,9 +347,11 @@ func (s *Server) checkAuth(w http.ResponseWriter, r *http.Request, token string)
 	s.mu.Lock()
 	accept := s.messages.acceptToken
 	s.mu.Unlock()
-	ok := strings.HasPrefix(token, "sk-ant-oat")
+	var ok bool
 	if accept != nil {
 		ok = accept(token)
+	} else {
+		ok = s.ValidAccessToken(token)
 	}
 	if !ok {
 		writeError(w, http.StatusUnauthorized, "authentication_error", "Invalid bearer token")
