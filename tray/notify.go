@@ -19,9 +19,11 @@ const (
 	NotifyNeedsLogin  NotifyKind = "needs-login"
 	NotifyAdopted     NotifyKind = "adopted"
 	NotifyImport      NotifyKind = "import"
+	NotifySignIn      NotifyKind = "sign-in"
 	NotifyAllUnusable NotifyKind = "all-unusable"
 	NotifyRecovered   NotifyKind = "recovered"
 	NotifyStartFailed NotifyKind = "start-failed"
+	NotifyInfo        NotifyKind = "info" // the answer to a click (settings edited, base URL)
 )
 
 // DefaultQuietPeriod is how long a notification of one kind about one

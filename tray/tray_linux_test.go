@@ -360,6 +360,9 @@ func newAppEnv(t *testing.T, busAddr string, fake *fakeanthropic.Server) *appEnv
 		"CC_ROUTER_LISTEN="+e.listen,
 		"CC_ROUTER_UPSTREAM="+fake.URL,
 		"CC_ROUTER_TOKEN_URL="+fake.TokenURL(),
+		"CC_ROUTER_AUTHORIZE_URL="+fake.AuthorizeURL(),
+		"CC_ROUTER_API_URL="+fake.URL,
+		"BROWSER=",
 		"CLAUDE_CONFIG_DIR="+filepath.Join(home, ".claude"),
 		"DBUS_SESSION_BUS_ADDRESS="+busAddr,
 		"WAYLAND_DISPLAY=", "DISPLAY=",
@@ -546,7 +549,11 @@ func TestTrayOverDBus(t *testing.T) {
 		if notes[0].app != "cc-router" {
 			t.Errorf("app name %q", notes[0].app)
 		}
-		m = c.waitMenu("work-max needing login", hasLabel("work-max — needs login"))
+		// The new "Sign in again…" item changes the menu's shape, so the
+		// menu is rebuilt: wait until the rebuild has reached Quit.
+		m = c.waitMenu("work-max needing login", func(m menuNode) bool {
+			return hasLabel("work-max — needs login")(m) && hasLabel("Sign in again…")(m) && hasLabel("Quit")(m)
+		})
 
 		fake.FailTokenCalls(1, fakeanthropic.TokenFailure{Status: 400, Error: "invalid_grant"})
 		c.click(m, "Refresh now")
@@ -554,6 +561,69 @@ func TestTrayOverDBus(t *testing.T) {
 		if notes := d.notes.matching("needs login"); len(notes) != 1 {
 			t.Errorf("a second failure within the quiet period notified again: %+v", notes)
 		}
+	})
+
+	t.Run("Import from Claude Code login adds the account and reports it", func(t *testing.T) {
+		c.t = t
+		login := fake.IssueTokens("new@example.com")
+		creds := fmt.Sprintf(`{"claudeAiOauth":{"accessToken":%q,"refreshToken":%q,"expiresAt":%d,"scopes":["user:inference","user:profile"],"subscriptionType":"max"}}`,
+			login.AccessToken, login.RefreshToken, time.Now().Add(8*time.Hour).UnixMilli())
+		os.MkdirAll(filepath.Join(e.home, ".claude"), 0o700)
+		if err := os.WriteFile(filepath.Join(e.home, ".claude", ".credentials.json"), []byte(creds), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.click(c.layout(), "Import from Claude Code login")
+		m = c.waitMenu("the import result", hasLabel("Imported "))
+		line, _ := m.find(func(n menuNode) bool { return strings.HasPrefix(n.label, "Imported ") })
+		if !strings.HasSuffix(line.label, "(added)") || line.enabled {
+			t.Errorf("import line %q (enabled %v), want a greyed-out line ending in (added)", line.label, line.enabled)
+		}
+		id := strings.Fields(line.label)[1]
+		if !hasLabel(id + " — expires in 7h")(m) {
+			t.Errorf("the imported account %s has no line:\n%s", id, strings.Join(m.flat(""), "\n"))
+		}
+		eventually(t, "an import notification", 10*time.Second, func() bool { return len(d.notes.matching("was added")) == 1 })
+	})
+
+	t.Run("Route Claude Code through cc-router edits settings.json and unchecking restores it", func(t *testing.T) {
+		c.t = t
+		settings := filepath.Join(e.home, ".claude", "settings.json")
+		orig := "{ \"theme\":\"dark\" ,\n  \"permissions\": {\"allow\": [\"Read\"]} }\n"
+		os.WriteFile(settings, []byte(orig), 0o644)
+		c.click(c.layout(), "Route Claude Code through cc-router")
+		m = c.waitMenu("the Claude Code item checked", func(m menuNode) bool {
+			it, _ := m.find(func(n menuNode) bool { return n.label == "Route Claude Code through cc-router" })
+			return it.checked
+		})
+		b, _ := os.ReadFile(settings)
+		if !strings.Contains(string(b), `"ANTHROPIC_BASE_URL": "http://`+e.listen+`"`) || !strings.Contains(string(b), `"theme":"dark"`) {
+			t.Errorf("settings.json after checking:\n%s", b)
+		}
+		c.click(m, "Route Claude Code through cc-router")
+		m = c.waitMenu("the Claude Code item unchecked", func(m menuNode) bool {
+			it, ok := m.find(func(n menuNode) bool { return n.label == "Route Claude Code through cc-router" })
+			return ok && !it.checked
+		})
+		if b, _ := os.ReadFile(settings); string(b) != orig {
+			t.Errorf("settings.json after unchecking:\n%q\nwant the original:\n%q", b, orig)
+		}
+	})
+
+	t.Run("Start at login installs and removes the autostart entry", func(t *testing.T) {
+		c.t = t
+		entry := filepath.Join(e.home, ".config", "autostart", "cc-router.desktop")
+		c.click(c.layout(), "Start at login")
+		eventually(t, "the autostart entry", 10*time.Second, func() bool { _, err := os.Stat(entry); return err == nil })
+		b, _ := os.ReadFile(entry)
+		if !strings.Contains(string(b), "Exec=\""+ccRouterBinary(t)+"\"") {
+			t.Errorf("autostart entry does not start this program:\n%s", b)
+		}
+		m = c.waitMenu("Start at login checked", func(m menuNode) bool {
+			it, _ := m.find(func(n menuNode) bool { return n.label == "Start at login" })
+			return it.checked
+		})
+		c.click(m, "Start at login")
+		eventually(t, "the autostart entry to go", 10*time.Second, func() bool { _, err := os.Stat(entry); return os.IsNotExist(err) })
 	})
 
 	t.Run("Quit stops routing and exits cleanly", func(t *testing.T) {
@@ -598,4 +668,41 @@ func TestSecondInstanceAndHeadless(t *testing.T) {
 	if !portClosed(e.listen) {
 		t.Error("the port is still open after SIGTERM")
 	}
+}
+
+func TestTrayReportsAPortInUseAndStartsLater(t *testing.T) {
+	d := newDesktop(t)
+	fake := fakeanthropic.New()
+	defer fake.Close()
+	e := newAppEnv(t, d.addr, fake)
+	writeAccounts(t, e.routerDir, map[string]fakeanthropic.TokenPair{"solo": fake.IssueTokens("")}, "solo")
+	squatter, err := net.Listen("tcp", e.listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squatter.Close()
+
+	app := startApp(t, e)
+	var sender string
+	select {
+	case sender = <-d.watch.items:
+	case err := <-app.done:
+		t.Fatalf("the app exited instead of reporting the port in use: %v", err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("the app never registered with the StatusNotifierWatcher")
+	}
+	c := &trayClient{t: t, menu: d.conn.Object(sender, "/StatusNotifierItem/menu")}
+	m := c.waitMenu("the port-in-use line", hasLabel("Could not start: "+e.listen+" is already in use"))
+	if !hasLabel("Routing off")(m) {
+		t.Errorf("header does not say routing is off:\n%s", strings.Join(m.flat(""), "\n"))
+	}
+	eventually(t, "a notification about the port", 10*time.Second, func() bool { return len(d.notes.matching("already in use")) == 1 })
+
+	squatter.Close()
+	c.click(m, "Start routing")
+	eventually(t, "routing to start once the port is free", 10*time.Second, func() bool {
+		code, err := routeRequest(e.listen)
+		return err == nil && code == 200
+	})
+	m = c.waitMenu("the error line gone", func(m menuNode) bool { return !hasLabel("Could not start")(m) && hasLabel("Stop routing")(m) })
 }
