@@ -76,6 +76,15 @@ func startProber(r *testrouter.Router) *prober {
 // answering promptly.
 func (p *prober) check(t *testing.T, what string) {
 	t.Helper()
+	// At least three probes, the last ones after the fault.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		p.mu.Lock()
+		n := p.n
+		p.mu.Unlock()
+		if n >= 3 {
+			break
+		}
+	}
 	p.stop()
 	<-p.done
 	p.mu.Lock()

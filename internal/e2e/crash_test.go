@@ -130,6 +130,12 @@ func TestKillDuringRefreshStormsNeverLosesTheNewestToken(t *testing.T) {
 	// Tokens issued from now on expire within the refresh buffer, so every
 	// request makes the router refresh (or join a refresh) first.
 	e.fake.SetTokenLifetime(120)
+	for i := range e.accounts {
+		e.accounts[i].ExpiresAt = time.Now().Add(time.Minute)
+	}
+	if err := testrouter.WriteAccounts(e.accountsPath(), e.accounts); err != nil {
+		t.Fatal(err)
+	}
 	rot := newRotations(t, e.fake.TokenURL())
 
 	kills := 30

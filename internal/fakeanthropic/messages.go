@@ -258,7 +258,9 @@ func (s *Server) begin(r *http.Request, body []byte) *APIRequest {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.messages.requests = append(s.messages.requests, rec)
+	if !s.bench.noRecord {
+		s.messages.requests = append(s.messages.requests, rec)
+	}
 	s.messages.inFlight++
 	return rec
 }
@@ -544,6 +546,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		if flusher != nil {
 			flusher.Flush()
 		}
+		s.eventSent(r, i)
 	}
 	if gz != nil {
 		_ = gz.Close()

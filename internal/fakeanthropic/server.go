@@ -29,6 +29,7 @@ type Server struct {
 	signin   signinState
 
 	conns connCounter // accepted connections, for keep-alive checks
+	bench benchState  // benchmark knobs (bench.go)
 }
 
 // New starts a fake on 127.0.0.1 with a free port.

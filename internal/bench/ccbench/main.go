@@ -92,6 +92,7 @@ func run(duration time.Duration, out, bin, only string, selBench bool, rounds in
 	fake := fakeanthropic.New()
 	defer fake.Close()
 	fake.SetReply(fakeanthropic.Reply{}) // the default reply, no delays
+	fake.SetRecording(false)             // do not keep 500 KB bodies
 
 	var accounts []testrouter.Account
 	for i := range 3 {
@@ -170,8 +171,11 @@ func run(duration time.Duration, out, bin, only string, selBench bool, rounds in
 		fmt.Fprintln(os.Stderr, "streaming latency…")
 		const gap = 20 * time.Millisecond
 		fake.SetReply(fakeanthropic.Reply{EventDelay: gap, Chunks: 20})
+		log := &sendLog{sent: map[string][]time.Time{}}
+		fake.OnEventSent(log.record)
 		r, err := measureStreamLatency(ctx, directClient, routedClient, fake.URL, router.URL,
-			requestBody(2000, true), gap, rounds)
+			requestBody(2000, true), gap, rounds, log)
+		fake.OnEventSent(nil)
 		fake.SetReply(fakeanthropic.Reply{})
 		if err != nil {
 			return fmt.Errorf("streaming latency: %w", err)

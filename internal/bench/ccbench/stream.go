@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 )
 
-// eventArrivals sends one streaming request and returns, for each SSE
-// event, when its terminating blank line arrived, counted from the arrival
-// of the first event.
-func eventArrivals(ctx context.Context, client *http.Client, baseURL string, body []byte, session string) ([]time.Duration, error) {
+// eventArrivals sends one streaming request and returns when each SSE
+// event's terminating blank line reached the client.
+func eventArrivals(ctx context.Context, client *http.Client, baseURL string, body []byte, session string) ([]time.Time, error) {
 	req, err := http.NewRequestWithContext(ctx, "POST", baseURL+"/v1/messages?beta=true", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -31,22 +31,19 @@ func eventArrivals(ctx context.Context, client *http.Client, baseURL string, bod
 	}
 	br := bufio.NewReaderSize(resp.Body, 64<<10)
 	var (
-		arrivals []time.Duration
-		first    time.Time
+		arrivals []time.Time
 		inEvent  bool
 	)
 	for {
 		line, err := br.ReadSlice('\n')
 		now := time.Now()
-		if len(bytes.TrimSpace(line)) == 0 && len(line) > 0 {
+		switch {
+		case len(line) > 0 && len(bytes.TrimSpace(line)) == 0:
 			if inEvent {
-				if first.IsZero() {
-					first = now
-				}
-				arrivals = append(arrivals, now.Sub(first))
+				arrivals = append(arrivals, now)
 				inEvent = false
 			}
-		} else if len(line) > 0 {
+		case len(line) > 0:
 			inEvent = true
 		}
 		if err == bufio.ErrBufferFull {
@@ -59,60 +56,77 @@ func eventArrivals(ctx context.Context, client *http.Client, baseURL string, bod
 	return arrivals, nil
 }
 
-// lateness turns arrivals of events sent gap apart into how late each
-// event (after the first) came compared with the sender's schedule.
-func lateness(arrivals []time.Duration, gap time.Duration) []time.Duration {
-	var out []time.Duration
-	for i := 1; i < len(arrivals); i++ {
-		out = append(out, arrivals[i]-time.Duration(i)*gap)
+// sendLog collects, from the fake's hook, when each event of each session
+// was flushed.
+type sendLog struct {
+	mu   sync.Mutex
+	sent map[string][]time.Time
+}
+
+func (l *sendLog) record(session string, i int, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.sent[session]
+	for len(s) <= i {
+		s = append(s, time.Time{})
 	}
-	return out
+	s[i] = at
+	l.sent[session] = s
 }
 
-// streamLatency is what the streaming-latency scenario measured.
+func (l *sendLog) get(session string) []time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sent[session]
+}
+
+// streamLatency is what the streaming-latency scenario measured: for
+// every event, the time from the fake flushing it to the client reading
+// it (the fake runs in the client's process, so both use one clock).
 type streamLatency struct {
-	events                int
-	gap                   time.Duration
-	directP50, directP99  time.Duration // lateness per event, direct
-	routerP50, routerP99  time.Duration // lateness per event, through the router
-	extraP50, extraMax    time.Duration // router minus direct, event by event
-	minGapDirect, minGapR time.Duration // smallest gap seen: near 0 means events were bunched
+	events, rounds       int
+	gap                  time.Duration
+	directP50, directP99 time.Duration
+	routerP50, routerP99 time.Duration
+	routerMax            time.Duration
 }
 
-// measureStreamLatency alternates direct and routed streaming requests and
-// compares the arrival of each event.
-func measureStreamLatency(ctx context.Context, direct, routed *http.Client, fakeURL, routerURL string, body []byte, gap time.Duration, rounds int) (streamLatency, error) {
-	var dLate, rLate, extra []time.Duration
-	sl := streamLatency{gap: gap, minGapDirect: time.Hour, minGapR: time.Hour}
-	for i := range rounds {
-		d, err := eventArrivals(ctx, direct, fakeURL, body, fmt.Sprintf("ccbench-stream-%d", i))
+// extra is the extra delay per event through the router (p50 to p50).
+func (s streamLatency) extra() time.Duration { return s.routerP50 - s.directP50 }
+
+// measureStreamLatency alternates direct and routed streaming requests
+// whose events the fake sends gap apart.
+func measureStreamLatency(ctx context.Context, direct, routed *http.Client, fakeURL, routerURL string,
+	body []byte, gap time.Duration, rounds int, log *sendLog) (streamLatency, error) {
+	sl := streamLatency{gap: gap, rounds: rounds}
+	var d, r []time.Duration
+	one := func(c *http.Client, url, session string, into *[]time.Duration) error {
+		arr, err := eventArrivals(ctx, c, url, body, session)
 		if err != nil {
+			return err
+		}
+		sent := log.get(session)
+		if len(sent) != len(arr) || len(arr) < 3 {
+			return fmt.Errorf("the fake sent %d events, the client read %d", len(sent), len(arr))
+		}
+		sl.events = len(arr)
+		for i := range arr {
+			*into = append(*into, arr[i].Sub(sent[i]))
+		}
+		return nil
+	}
+	for i := range rounds {
+		if err := one(direct, fakeURL, fmt.Sprintf("ccbench-stream-direct-%d", i), &d); err != nil {
 			return sl, fmt.Errorf("direct: %w", err)
 		}
-		r, err := eventArrivals(ctx, routed, routerURL, body, fmt.Sprintf("ccbench-stream-%d", i))
-		if err != nil {
+		if err := one(routed, routerURL, fmt.Sprintf("ccbench-stream-router-%d", i), &r); err != nil {
 			return sl, fmt.Errorf("router: %w", err)
 		}
-		if len(d) != len(r) || len(d) < 3 {
-			return sl, fmt.Errorf("direct stream had %d events, routed %d", len(d), len(r))
-		}
-		sl.events = len(d)
-		dl, rl := lateness(d, gap), lateness(r, gap)
-		dLate = append(dLate, dl...)
-		rLate = append(rLate, rl...)
-		for k := range dl {
-			extra = append(extra, rl[k]-dl[k])
-		}
-		for k := 1; k < len(d); k++ {
-			sl.minGapDirect = min(sl.minGapDirect, d[k]-d[k-1])
-			sl.minGapR = min(sl.minGapR, r[k]-r[k-1])
-		}
 	}
-	slices.Sort(dLate)
-	slices.Sort(rLate)
-	slices.Sort(extra)
-	sl.directP50, sl.directP99 = percentile(dLate, 50), percentile(dLate, 99)
-	sl.routerP50, sl.routerP99 = percentile(rLate, 50), percentile(rLate, 99)
-	sl.extraP50, sl.extraMax = percentile(extra, 50), extra[len(extra)-1]
+	slices.Sort(d)
+	slices.Sort(r)
+	sl.directP50, sl.directP99 = percentile(d, 50), percentile(d, 99)
+	sl.routerP50, sl.routerP99 = percentile(r, 50), percentile(r, 99)
+	sl.routerMax = r[len(r)-1]
 	return sl, nil
 }
