@@ -1,13 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/cc-router/cc-router/internal/config"
 	"github.com/cc-router/cc-router/tray"
 )
 
@@ -24,8 +23,9 @@ is kept as it was; the previous file is copied to settings.json.cc-router-backup
 and the new one is written atomically. A malformed settings.json is reported
 with its line and column and left untouched.
 
-The token written is the proxy secret (CC_ROUTER_PROXY_SECRET) when one is
-set, else a placeholder the router accepts. --revert removes exactly what was
+The base URL is http:// + the router's listen address and the token is its
+proxy secret when one is set, else a placeholder the router accepts (both
+from ~/.cc-router/config.json, CC_ROUTER_LISTEN/PORT, CC_ROUTER_PROXY_SECRET). --revert removes exactly what was
 added and restores values it replaced; a value changed by hand since is kept.
 
 Examples:
@@ -66,11 +66,16 @@ Examples:
 			}
 			return 0
 		}
+		cfg, err := config.Load(nil)
+		if err != nil {
+			fmt.Fprintln(stderr, "cc-router configure-claude:", err)
+			return 1
+		}
 		url := *base
 		if url == "" {
-			url = "http://" + listenAddr()
+			url = "http://" + cfg.Listen
 		}
-		token, secret := tray.PlaceholderToken, os.Getenv("CC_ROUTER_PROXY_SECRET")
+		token, secret := tray.PlaceholderToken, cfg.ProxySecret
 		if secret != "" {
 			token = secret
 		}
@@ -106,29 +111,9 @@ func claudeSettings(path string) (tray.ClaudeSettings, error) {
 		}
 		path = p
 	}
-	dir, err := routerDir()
+	dir, err := config.Dir()
 	if err != nil {
 		return tray.ClaudeSettings{}, err
 	}
 	return tray.ClaudeSettings{Path: path, StatePath: filepath.Join(dir, "claude-settings-edit.json")}, nil
-}
-
-// routerDir is cc-router's directory: CC_ROUTER_HOME, else ~/.cc-router.
-func routerDir() (string, error) {
-	if d := os.Getenv("CC_ROUTER_HOME"); d != "" {
-		return d, nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", errors.New("cannot find the home directory for ~/.cc-router")
-	}
-	return filepath.Join(home, ".cc-router"), nil
-}
-
-// listenAddr is the proxy's address: CC_ROUTER_LISTEN, else 127.0.0.1:3456.
-func listenAddr() string {
-	if a := os.Getenv("CC_ROUTER_LISTEN"); a != "" {
-		return a
-	}
-	return "127.0.0.1:3456"
 }

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/adrg/xdg"
 
 	"github.com/cc-router/cc-router/credentials"
+	"github.com/cc-router/cc-router/internal/config"
 	"github.com/cc-router/cc-router/proxy"
 	"github.com/cc-router/cc-router/tray"
 )
@@ -31,25 +33,35 @@ Only one runs per user: a second one says where the first runs and exits.
 Without a tray host (no DBUS_SESSION_BUS_ADDRESS, an SSH session, a server)
 it says so and keeps running headless with the same proxy.
 
-Environment: CC_ROUTER_HOME (default ~/.cc-router), CC_ROUTER_LISTEN
-(default 127.0.0.1:3456), CC_ROUTER_UPSTREAM, CC_ROUTER_PROXY_SECRET.
+The router's settings come from ~/.cc-router/config.json, the environment and
+the flags below, as for every command (see cc-router config).
+
+Environment:
+` + config.Env + `
 
 Examples:
   cc-router
-  cc-router tray --headless`,
+  cc-router tray --headless
+  cc-router tray --listen 127.0.0.1:4000`,
 	}
 	c.run = func(args []string, stdout, stderr io.Writer) int {
 		fs := newFlagSet(c, stderr)
 		headless := fs.Bool("headless", false, "run without a tray icon even when a tray host is available")
+		flags := config.RegisterFlags(fs)
 		if code, stop := parseFlags(fs, args, stdout); stop {
 			return code
 		}
-		return runTray(*headless, stdout, stderr)
+		cfg, err := config.Load(flags)
+		if err != nil {
+			fmt.Fprintln(stderr, "cc-router:", err)
+			return 1
+		}
+		return runTray(cfg, *headless, stdout, stderr)
 	}
 	register(c)
 }
 
-func runTray(headless bool, stdout, stderr io.Writer) int {
+func runTray(cfg config.Config, headless bool, stdout, stderr io.Writer) int {
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "cc-router:", err)
 		return 1
@@ -65,17 +77,20 @@ func runTray(headless bool, stdout, stderr io.Writer) int {
 	}
 	defer lock.Release()
 
-	dir, err := routerDir()
-	if err != nil {
-		return fail(err)
-	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	mgr, err := credentials.NewManager(credentials.Config{Path: filepath.Join(dir, "accounts.json"), Logger: logger})
+	mgr, err := credentials.NewManager(credentials.Config{RefreshBuffer: time.Duration(cfg.RefreshBuffer), Logger: logger})
 	if err != nil {
 		return fail(err)
 	}
-	secret := os.Getenv("CC_ROUTER_PROXY_SECRET")
-	p, err := proxy.New(proxy.Config{Upstream: os.Getenv("CC_ROUTER_UPSTREAM"), Secret: secret}, mgr)
+	p, err := proxy.New(proxy.Config{
+		Upstream:     cfg.Upstream,
+		Strategy:     cfg.Strategy,
+		Secret:       cfg.ProxySecret,
+		MaxBodyBytes: cfg.BodyLimit,
+		Cooldown429:  time.Duration(cfg.Cooldown429),
+		Cooldown529:  time.Duration(cfg.Cooldown529),
+		Logger:       logger,
+	}, mgr)
 	if err != nil {
 		return fail(err)
 	}
@@ -83,13 +98,13 @@ func runTray(headless bool, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	listen := listenAddr()
+	listen := cfg.Listen
 	err = tray.Run(tray.Config{
 		Manager:     mgr,
 		Proxy:       p,
 		Listen:      listen,
-		ProxySecret: secret,
-		AccountsDir: dir,
+		ProxySecret: cfg.ProxySecret,
+		AccountsDir: filepath.Dir(credentials.DefaultAccountsPath()),
 		Claude:      claude,
 		Autostart:   tray.DefaultAutostart(),
 		Logger:      logger,

@@ -3,10 +3,13 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,56 +19,19 @@ import (
 	"github.com/cc-router/cc-router/internal/fakeanthropic"
 )
 
-// testTokens is a stand-in TokenProvider until credentials.Manager lands.
-type testTokens struct {
-	mu       sync.Mutex
-	infos    []credentials.AccountInfo
-	tokens   map[string]string
-	gen      map[string]int
-	refreshN map[string]int
-}
-
-func (t *testTokens) Accounts() []credentials.AccountInfo {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return append([]credentials.AccountInfo(nil), t.infos...)
-}
-
-func (t *testTokens) AccessToken(ctx context.Context, id string) (string, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	tok, ok := t.tokens[id]
-	if !ok {
-		return "", credentials.ErrUnknownAccount
-	}
-	return tok, nil
-}
-
-func (t *testTokens) RefreshRejected(ctx context.Context, id, rejected string) (string, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.tokens[id] != rejected {
-		return t.tokens[id], nil
-	}
-	t.gen[id]++
-	t.refreshN[id]++
-	t.tokens[id] = fmt.Sprintf("sk-ant-oat01-%s-gen%d-secretsecret", id, t.gen[id])
-	return t.tokens[id], nil
-}
-
-func (t *testTokens) Subscribe() (<-chan credentials.Event, func()) {
-	return make(chan credentials.Event), func() {}
-}
-
 // env is one test's world: the fake upstream, the accounts, the proxy.
 type env struct {
 	t      *testing.T
 	fake   *fakeanthropic.Server
-	tokens *testTokens
+	tokens *credentials.Manager
+	path   string // accounts.json
 	proxy  *Proxy
 	url    string
 	logs   *syncBuffer
 	ids    []string
+
+	mu    sync.Mutex
+	known map[string]string // every access token seen → account id
 }
 
 type syncBuffer struct {
@@ -85,23 +51,63 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// newEnv starts a fake and a proxy with n accounts named acct-1…acct-n.
+// account is one record of the accounts.json a test writes.
+type seedRecord struct {
+	ID                  string   `json:"id"`
+	AccessToken         string   `json:"accessToken"`
+	RefreshToken        string   `json:"refreshToken"`
+	ExpiresAt           int64    `json:"expiresAt"`
+	Scopes              []string `json:"scopes"`
+	SessionLimitPercent float64  `json:"sessionLimitPercent,omitempty"`
+	WeeklyLimitPercent  float64  `json:"weeklyLimitPercent,omitempty"`
+}
+
+// newEnv starts a fake, writes accounts.json with n accounts named
+// acct-1…acct-n whose tokens the fake issued, and runs the real
+// credentials manager and a proxy over them.
 func newEnv(t *testing.T, n int, mod func(*Config)) *env {
+	return newEnvWith(t, n, nil, mod)
+}
+
+// newEnvWith is newEnv with a hook to adjust the records before they are
+// written.
+func newEnvWith(t *testing.T, n int, seed func([]seedRecord), mod func(*Config)) *env {
 	t.Helper()
-	e := &env{t: t, fake: fakeanthropic.New(), logs: &syncBuffer{}}
+	e := &env{t: t, fake: fakeanthropic.New(), logs: &syncBuffer{}, known: map[string]string{}}
 	t.Cleanup(e.fake.Close)
-	e.tokens = &testTokens{tokens: map[string]string{}, gen: map[string]int{}, refreshN: map[string]int{}}
-	for i := 1; i <= n; i++ {
-		id := fmt.Sprintf("acct-%d", i)
+	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	recs := make([]seedRecord, n)
+	for i := range recs {
+		id := fmt.Sprintf("acct-%d", i+1)
+		pair := e.fake.IssueTokens(id + "@example.com")
 		e.ids = append(e.ids, id)
-		e.tokens.infos = append(e.tokens.infos, credentials.AccountInfo{ID: id, Enabled: true, State: credentials.StateOK,
-			ExpiresAt: time.Now().Add(8 * time.Hour)})
-		e.tokens.tokens[id] = fmt.Sprintf("sk-ant-oat01-%s-gen0-secretsecret", id)
+		e.known[pair.AccessToken] = id
+		recs[i] = seedRecord{ID: id, AccessToken: pair.AccessToken, RefreshToken: pair.RefreshToken,
+			ExpiresAt: time.Now().Add(8 * time.Hour).UnixMilli(), Scopes: []string{"user:inference", "user:profile"}}
 	}
-	cfg := Config{
-		Upstream: e.fake.URL,
-		Logger:   slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	if seed != nil {
+		seed(recs)
 	}
+	e.path = filepath.Join(t.TempDir(), "accounts.json")
+	data, err := json.MarshalIndent(recs, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := credentials.NewManager(credentials.Config{Path: e.path, TokenURL: e.fake.TokenURL(), Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tokens = mgr
+	ctx, stopRun := context.WithCancel(context.Background())
+	runDone := make(chan struct{})
+	go func() { defer close(runDone); mgr.Run(ctx) }()
+	t.Cleanup(func() { stopRun(); <-runDone })
+
+	cfg := Config{Upstream: e.fake.URL, Logger: logger}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -121,31 +127,51 @@ func newEnv(t *testing.T, n int, mod func(*Config)) *env {
 	return e
 }
 
-// token is the account's current access token.
+// token is the account's current access token, as the manager hands it
+// out.
 func (e *env) token(id string) string {
-	e.tokens.mu.Lock()
-	defer e.tokens.mu.Unlock()
-	return e.tokens.tokens[id]
+	tok, err := e.tokens.AccessToken(context.Background(), id)
+	if err != nil {
+		e.t.Errorf("access token of %s: %v", id, err)
+		return ""
+	}
+	e.mu.Lock()
+	e.known[tok] = id
+	e.mu.Unlock()
+	return tok
 }
 
-// allTokens lists every token any account has had, for leak checks.
+// allTokens lists every access and refresh token the accounts have had,
+// for leak checks.
 func (e *env) allTokens() []string {
 	var out []string
+	for _, id := range e.ids {
+		e.token(id)
+	}
+	e.mu.Lock()
+	for tok := range e.known {
+		out = append(out, tok)
+	}
+	e.mu.Unlock()
 	for _, r := range e.fake.APIRequests() {
 		if r.Token != "" {
 			out = append(out, r.Token)
 		}
 	}
-	for _, id := range e.ids {
-		out = append(out, e.token(id))
-	}
-	return out
+	return append(out, e.fake.IssuedRefreshTokens()...)
 }
 
-// accountOf maps a bearer token the fake saw back to its account.
+// accountOf maps a bearer token the fake saw back to its account. It must
+// not call the fake: the fake calls it under its lock (Fault.Match).
 func (e *env) accountOf(token string) string {
+	e.mu.Lock()
+	id, ok := e.known[token]
+	e.mu.Unlock()
+	if ok {
+		return id
+	}
 	for _, id := range e.ids {
-		if strings.HasPrefix(token, "sk-ant-oat01-"+id+"-") {
+		if e.token(id) == token {
 			return id
 		}
 	}
@@ -196,4 +222,19 @@ func (e *env) lastAccount() string {
 		return ""
 	}
 	return e.accountOf(reqs[len(reqs)-1].Token)
+}
+
+// rejectAccount makes the fake refuse every token of the account, the
+// current one and any it is refreshed to, with fault f.
+func (e *env) rejectAccount(id string, f fakeanthropic.Fault) {
+	f.Token = ""
+	f.Times = 0
+	f.Match = func(token string) bool { return e.accountOf(token) == id }
+	e.fake.InjectFault(f)
+}
+
+// refreshes counts the refreshes the token endpoint served; the tests
+// that use it refresh one account only.
+func (e *env) refreshes(id string) int {
+	return e.fake.TokenCalls()
 }

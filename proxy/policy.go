@@ -60,17 +60,25 @@ type HeadroomPolicy struct {
 
 // Pick implements Policy.
 func (p *HeadroomPolicy) Pick(cands []Candidate) int {
-	n := len(cands)
-	start := int(p.next.Add(1)-1) % n
-	best, bestRoom := -1, 0.0
-	for k := range n {
-		i := (start + k) % n
-		room := cands[i].headroom()
-		if best < 0 || room > bestRoom {
-			best, bestRoom = i, room
+	best, ties := cands[0].headroom(), 0
+	for i := range cands {
+		switch room := cands[i].headroom(); {
+		case room > best:
+			best, ties = room, 1
+		case room == best:
+			ties++
 		}
 	}
-	return best
+	k := int(p.next.Add(1)-1) % ties
+	for i := range cands {
+		if cands[i].headroom() == best {
+			if k == 0 {
+				return i
+			}
+			k--
+		}
+	}
+	return 0
 }
 
 // RoundRobinPolicy takes the candidates in turn, ignoring utilization.

@@ -243,6 +243,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ex.body = body
+	// The reverse proxy aborts the handler with a panic when a response
+	// body breaks off (client gone, upstream cut); log the request anyway.
+	defer p.finish(r, ex, start)
 	r2 := r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
 	r2.ContentLength = int64(len(body))
 	if len(body) == 0 {
@@ -251,7 +254,6 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		r2.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	p.handler.ServeHTTP(w, r2)
-	p.finish(r, ex, start)
 }
 
 // readBody reads the whole request body, at most limit bytes.
@@ -290,6 +292,7 @@ func (p *Proxy) finish(r *http.Request, ex *exchange, start time.Time) {
 		slog.Int64("output_tokens", ex.usage.OutputTokens),
 		slog.Int64("cache_read_tokens", ex.usage.CacheReadInputTokens),
 		slog.Int64("cache_creation_tokens", ex.usage.CacheCreationInputTokens),
+		slog.Bool("client_gone", r.Context().Err() != nil),
 	)
 }
 

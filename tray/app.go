@@ -18,8 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"fyne.io/systray"
-
 	"github.com/cc-router/cc-router/credentials"
 	"github.com/cc-router/cc-router/proxy"
 )
@@ -82,28 +80,8 @@ func Run(cfg Config) error {
 	if cfg.Manager == nil || cfg.Proxy == nil {
 		return errors.New("tray: Manager and Proxy are required")
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Notifier == nil {
-		cfg.Notifier = &Notifier{Logger: cfg.Logger}
-	}
-	if cfg.Out == nil {
-		cfg.Out = io.Discard
-	}
-	if cfg.RebuildEvery <= 0 {
-		cfg.RebuildEvery = 30 * time.Second
-	}
-	if cfg.StopGrace <= 0 {
-		cfg.StopGrace = 10 * time.Second
-	}
-	if cfg.Clipboard == nil {
-		cfg.Clipboard = copyToClipboard
-	}
-	if cfg.Open == nil {
-		cfg.Open = openPath
-	}
-	a := &app{cfg: cfg, log: cfg.Logger, actions: make(chan Action, 16), kick: make(chan struct{}, 1)}
+	a := newApp(cfg)
+	cfg = a.cfg
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -118,6 +96,9 @@ func Run(cfg Config) error {
 	if useTray {
 		useTray, why = trayHostAvailable()
 	}
+	if useTray && !haveSystray {
+		useTray, why = false, "this build has no menu-bar support (it was built without cgo)"
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -127,12 +108,12 @@ func Run(cfg Config) error {
 		if why != "" {
 			fmt.Fprintf(cfg.Out, "cc-router: %s; the icon appears when one starts. Routing: %s\n", why, a.routingLine())
 		}
-		a.quit = systray.Quit
+		a.quit = quitSystray
 		go func() {
 			<-sigs
-			systray.Quit()
+			quitSystray()
 		}()
-		systray.Run(func() {
+		runSystray(func() {
 			a.menu = newTrayMenu(a.enqueue)
 			go func() {
 				defer close(loopDone)
@@ -161,6 +142,32 @@ func Run(cfg Config) error {
 	<-managerDone
 	waitTimeout(cfg.Notifier.Wait, 2*time.Second)
 	return nil
+}
+
+// newApp fills cfg's defaults and returns the app, not yet running.
+func newApp(cfg Config) *app {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Notifier == nil {
+		cfg.Notifier = &Notifier{Logger: cfg.Logger}
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.RebuildEvery <= 0 {
+		cfg.RebuildEvery = 30 * time.Second
+	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = 10 * time.Second
+	}
+	if cfg.Clipboard == nil {
+		cfg.Clipboard = copyToClipboard
+	}
+	if cfg.Open == nil {
+		cfg.Open = openPath
+	}
+	return &app{cfg: cfg, log: cfg.Logger, actions: make(chan Action, 16), kick: make(chan struct{}, 1)}
 }
 
 func waitTimeout(wait func(), d time.Duration) {
@@ -339,7 +346,7 @@ func (a *app) do(ctx context.Context, act Action) {
 			token = a.cfg.ProxySecret
 		}
 		if _, err = a.cfg.Claude.Configure(a.baseURL(), token); err == nil {
-			a.cfg.Notifier.Notify(NotifyImport, "claude-settings", "cc-router: Claude Code routed through cc-router",
+			a.cfg.Notifier.Notify(NotifyInfo, "claude-settings", "cc-router: Claude Code routed through cc-router",
 				"Set in "+a.cfg.Claude.Path+". New Claude Code sessions use "+a.baseURL()+".")
 		}
 	case ActionRevertClaude:
@@ -349,7 +356,7 @@ func (a *app) do(ctx context.Context, act Action) {
 		}
 	case ActionCopyBaseURL:
 		if err = a.cfg.Clipboard(a.baseURL()); err != nil {
-			a.cfg.Notifier.Notify(NotifyImport, "clipboard", "cc-router base URL", a.baseURL())
+			a.cfg.Notifier.Notify(NotifyInfo, "clipboard", "cc-router base URL", a.baseURL())
 			a.log.Warn("could not copy to the clipboard", "err", err)
 			err = nil
 		}

@@ -22,6 +22,7 @@ const (
 	NotifyAllUnusable NotifyKind = "all-unusable"
 	NotifyRecovered   NotifyKind = "recovered"
 	NotifyStartFailed NotifyKind = "start-failed"
+	NotifyInfo        NotifyKind = "info" // the answer to a click (settings edited, base URL)
 )
 
 // DefaultQuietPeriod is how long a notification of one kind about one

@@ -1,3 +1,5 @@
+//go:build linux || (darwin && cgo)
+
 package tray
 
 import (
@@ -161,3 +163,12 @@ func (r *trayMenu) listen(key string, clicked <-chan struct{}) {
 		}
 	}
 }
+
+// haveSystray: this build can show a tray icon.
+const haveSystray = true
+
+// runSystray runs the tray's event loop (on macOS it must own the main
+// goroutine) until quitSystray.
+func runSystray(onReady, onExit func()) { systray.Run(onReady, onExit) }
+
+func quitSystray() { systray.Quit() }

@@ -90,6 +90,9 @@ type Fault struct {
 	// Token limits the fault to requests with this bearer token; "" hits
 	// any token.
 	Token string
+	// Match, when set, limits the fault to requests whose bearer token it
+	// accepts (e.g. every token of one account, across refreshes).
+	Match func(token string) bool
 	// Path limits the fault to one path; "" means /v1/messages.
 	Path string
 	// Status is the HTTP status: 401, 403, 429, 500, 529, … With
@@ -130,6 +133,8 @@ type Reply struct {
 	// before the text; ToolUse adds a tool_use block (input_json_delta).
 	Thinking bool
 	ToolUse  bool
+	// NoGzip answers uncompressed even when the client accepts gzip.
+	NoGzip bool
 }
 
 func (r Reply) withDefaults() Reply {
@@ -204,7 +209,8 @@ func (s *Server) ClearFaults() {
 }
 
 // SetTokenValidator makes the Messages API answer 401 to bearer tokens
-// for which accept returns false (default: any sk-ant-oat token passes).
+// for which accept returns false. By default only access tokens the fake's
+// token endpoint issued and that have not expired pass (ValidAccessToken).
 func (s *Server) SetTokenValidator(accept func(token string) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -280,7 +286,7 @@ func (s *Server) takeFault(path, token string) *Fault {
 		if fp == "" {
 			fp = "/v1/messages"
 		}
-		if fp != path || (f.Token != "" && f.Token != token) {
+		if fp != path || (f.Token != "" && f.Token != token) || (f.Match != nil && !f.Match(token)) {
 			continue
 		}
 		if f.Times > 0 {
@@ -341,9 +347,11 @@ func (s *Server) checkAuth(w http.ResponseWriter, r *http.Request, token string)
 	s.mu.Lock()
 	accept := s.messages.acceptToken
 	s.mu.Unlock()
-	ok := strings.HasPrefix(token, "sk-ant-oat")
+	var ok bool
 	if accept != nil {
 		ok = accept(token)
+	} else {
+		ok = s.ValidAccessToken(token)
 	}
 	if !ok {
 		writeError(w, http.StatusUnauthorized, "authentication_error", "Invalid bearer token")
@@ -488,7 +496,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 
 	out := io.Writer(w)
 	var gz *gzip.Writer
-	if acceptsGzip(r) {
+	if acceptsGzip(r) && !reply.NoGzip {
 		h.Set("Content-Encoding", "gzip")
 		h.Add("Vary", "Accept-Encoding")
 		gz = gzip.NewWriter(w)
