@@ -66,7 +66,7 @@ func runTray(cfg config.Config, headless bool, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "cc-router:", err)
 		return 1
 	}
-	lock, err := tray.AcquireInstance(filepath.Join(xdg.RuntimeDir, "cc-router", "tray.lock"))
+	lock, err := tray.AcquireInstance(instanceLockPath())
 	var running *tray.AlreadyRunningError
 	if errors.As(err, &running) {
 		fmt.Fprintln(stdout, running.Error())
@@ -124,4 +124,17 @@ func runTray(cfg config.Config, headless bool, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	return 0
+}
+
+// instanceLockPath is the single-instance lock: in the user's runtime
+// directory ($XDG_RUNTIME_DIR, /run/user/UID; on macOS Application Support)
+// when there is one, else in cc-router's own directory.
+func instanceLockPath() string {
+	if st, err := os.Stat(xdg.RuntimeDir); err == nil && st.IsDir() {
+		return filepath.Join(xdg.RuntimeDir, "cc-router", "tray.lock")
+	}
+	if dir, err := config.Dir(); err == nil {
+		return filepath.Join(dir, "tray.lock")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("cc-router-%d", os.Getuid()), "tray.lock")
 }

@@ -35,7 +35,11 @@ func (a Autostart) Enable() error {
 			return fmt.Errorf("start at login: cannot find this program: %w", err)
 		}
 	}
-	return writeFileAtomic(a.Path, []byte(a.render(exe)), 0o644)
+	render := a.render
+	if render == nil {
+		render = DefaultAutostart().render
+	}
+	return writeFileAtomic(a.Path, []byte(render(exe)), 0o644)
 }
 
 // Disable removes the entry; a missing one is not an error.

@@ -28,6 +28,7 @@ type AlreadyRunningError struct {
 	Info string
 }
 
+// Error says that another instance runs and, when known, where.
 func (e *AlreadyRunningError) Error() string {
 	if e.Info == "" {
 		return "cc-router is already running (lock " + e.Path + ")"

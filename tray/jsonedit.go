@@ -166,6 +166,7 @@ type SyntaxError struct {
 	Msg          string
 }
 
+// Error gives the file, line and column, then the fault.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.Path, e.Line, e.Column, e.Msg)
 }
