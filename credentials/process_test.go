@@ -168,7 +168,7 @@ func TestKilledWriterNeverCorruptsTheStore(t *testing.T) {
 		if !strings.Contains(string(data), foreign) {
 			t.Fatalf("kill %d: the other provider's record was not kept byte for byte", i)
 		}
-		issued := fake.IssuedRefreshTokens()
+		issued := fake.RefreshChain(pair.AccountUUID)
 		last, prev := issued[len(issued)-1], ""
 		if len(issued) > 1 {
 			prev = issued[len(issued)-2]
