@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cc-router/cc-router/credentials"
+	"github.com/cc-router/cc-router/credentials/signin"
 	"github.com/cc-router/cc-router/proxy"
 )
 
@@ -53,6 +54,9 @@ type Config struct {
 	// Clipboard and Open default to the platform's tools.
 	Clipboard func(text string) error
 	Open      func(path string) error
+	// OpenBrowser opens the sign-in page of "Add account…" (default
+	// signin.OpenBrowser: BROWSER, else open or xdg-open).
+	OpenBrowser func(ctx context.Context, url string) error
 }
 
 // app is the running tray app. The loop goroutine alone rebuilds the menu;
@@ -67,10 +71,12 @@ type app struct {
 
 	routingMu sync.Mutex // serializes Start/Stop routing
 
-	mu          sync.Mutex // guards the fields below
-	startError  string
-	lastImport  string
-	allUnusable bool
+	mu           sync.Mutex // guards the fields below
+	startError   string
+	lastImport   string
+	allUnusable  bool
+	signInCancel context.CancelFunc // ends the sign-in waiting for the browser; nil when none is
+	signIns      int                // sign-ins started, to key their notifications
 }
 
 // Run runs the app until Quit, SIGINT or SIGTERM, then stops routing
@@ -91,6 +97,7 @@ func Run(cfg Config) error {
 		cfg.Manager.Run(ctx)
 	}()
 	a.startRouting()
+	go a.fillEmails(ctx)
 
 	useTray, why := !cfg.Headless, "started with --headless"
 	if useTray {
@@ -255,7 +262,7 @@ func (a *app) baseURL() string { return "http://" + a.cfg.Listen }
 
 func (a *app) snapshot() Snapshot {
 	a.mu.Lock()
-	startError, lastImport := a.startError, a.lastImport
+	startError, lastImport, signingIn := a.startError, a.lastImport, a.signInCancel != nil
 	a.mu.Unlock()
 	addr := a.cfg.Proxy.Addr()
 	return Snapshot{
@@ -268,6 +275,7 @@ func (a *app) snapshot() Snapshot {
 		Accounts:         a.cfg.Manager.Accounts(),
 		Health:           a.cfg.Proxy.Health(),
 		LastImport:       lastImport,
+		SigningIn:        signingIn,
 		ClaudeConfigured: a.cfg.Claude.Path != "" && a.cfg.Claude.Configured(a.baseURL()),
 		StartAtLogin:     a.cfg.Autostart.Path != "" && a.cfg.Autostart.Enabled(),
 	}
@@ -309,7 +317,7 @@ func (a *app) importLabel() string {
 func (a *app) onCredentialsEvent(ev credentials.Event) {
 	switch ev.Kind {
 	case credentials.EventNeedsLogin:
-		body := fmt.Sprintf("Its refresh token was rejected. Sign in as that account with `claude login`, then choose %s.", a.importLabel())
+		body := fmt.Sprintf("Its refresh token was rejected. Choose Sign in again… in its menu (or sign in with `claude login`, then choose %s).", a.importLabel())
 		a.cfg.Notifier.Notify(NotifyNeedsLogin, ev.AccountID, "cc-router: "+ev.AccountID+" needs login", body)
 	case credentials.EventAdopted:
 		body := ev.Message
@@ -340,6 +348,14 @@ func (a *app) do(ctx context.Context, act Action) {
 		err = m.Remove(act.AccountID)
 	case ActionImport:
 		a.importLogin(ctx)
+	case ActionAddAccount, ActionSignInAgain:
+		a.signIn(ctx, act.AccountID)
+	case ActionCancelSignIn:
+		a.mu.Lock()
+		if a.signInCancel != nil {
+			a.signInCancel()
+		}
+		a.mu.Unlock()
 	case ActionConfigureClaude:
 		token := PlaceholderToken
 		if a.cfg.ProxySecret != "" {
@@ -407,6 +423,79 @@ func (a *app) importLogin(ctx context.Context) {
 	a.lastImport = line
 	a.mu.Unlock()
 	a.cfg.Notifier.Notify(NotifyImport, res.AccountID, "cc-router: "+a.importLabel(), body)
+	if err == nil {
+		a.fillEmails(ctx)
+	}
+}
+
+// fillEmails learns, once, the emails of accounts stored without one
+// (imports) from the profile endpoint, so the menu can show them.
+func (a *app) fillEmails(ctx context.Context) {
+	filled, err := signin.FillMissingEmails(ctx, a.cfg.Manager, nil, "")
+	for _, f := range filled {
+		a.log.Info("learned an account's email", "account", f.AccountID, "email", f.Email)
+	}
+	if err != nil && ctx.Err() == nil {
+		a.log.Warn("could not look up every account's email", "err", err)
+	}
+}
+
+// signIn runs "Add account…" (accountID "") or "Sign in again…": a sign-in
+// in the browser, proposing the account's email when it is known, whose
+// tokens the manager stores (replacing those of a stored account with the
+// same uuid). Only one runs at a time; "Waiting for sign-in… (cancel)"
+// ends it. The outcome is a notification.
+func (a *app) signIn(ctx context.Context, accountID string) {
+	var hint string
+	if accountID != "" {
+		if info, err := a.cfg.Manager.Account(accountID); err == nil {
+			hint = info.Email
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.mu.Lock()
+	if a.signInCancel != nil {
+		a.mu.Unlock()
+		return // the menu offers only cancel while one waits
+	}
+	a.signInCancel = cancel
+	a.signIns++
+	key := fmt.Sprintf("sign-in-%d", a.signIns) // each is asked for: never silenced
+	a.mu.Unlock()
+	a.requestRebuild()
+	defer func() {
+		a.mu.Lock()
+		a.signInCancel = nil
+		a.mu.Unlock()
+	}()
+
+	res, err := signin.Run(ctx, signin.Options{LoginHint: hint, OpenBrowser: a.cfg.OpenBrowser})
+	if errors.Is(err, signin.ErrCanceled) {
+		return // cancelled from the menu, or the app is quitting
+	}
+	if err != nil {
+		a.log.Warn("sign-in failed", "account", accountID, "err", err)
+		a.cfg.Notifier.Notify(NotifySignIn, key, "cc-router: sign-in failed", err.Error())
+		return
+	}
+	info, added, err := a.cfg.Manager.SaveLogin(res.Tokens, "")
+	if err != nil {
+		a.cfg.Notifier.Notify(NotifySignIn, key, "cc-router: sign-in could not be saved", err.Error())
+		return
+	}
+	who := info.Email
+	if who == "" {
+		who = info.ID
+	}
+	title, body := "cc-router: added "+who, "Account "+info.ID+" signed in; it is used for routing now."
+	if !added {
+		title, body = "cc-router: signed in again as "+who, "Account "+info.ID+" has new tokens of its own."
+	}
+	if accountID != "" && info.ID != accountID {
+		body += " " + accountID + " still needs login: the browser signed in as another account."
+	}
+	a.cfg.Notifier.Notify(NotifySignIn, key, title, body)
 }
 
 func (a *app) startRouting() {

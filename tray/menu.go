@@ -31,6 +31,9 @@ type Snapshot struct {
 	Health   proxy.Health
 	// LastImport is the result line of the last import, "" if none.
 	LastImport string
+	// SigningIn is true while a sign-in started from the menu waits for
+	// the browser.
+	SigningIn bool
 	// ClaudeConfigured: Claude Code's settings point at this router.
 	ClaudeConfigured bool
 	// StartAtLogin: the autostart entry is installed.
@@ -50,6 +53,9 @@ const (
 	ActionDisable          ActionKind = "disable"
 	ActionRemove           ActionKind = "remove"
 	ActionImport           ActionKind = "import"
+	ActionAddAccount       ActionKind = "add-account"    // sign in with Claude in the browser
+	ActionSignInAgain      ActionKind = "sign-in-again"  // the same, for an account that needs login
+	ActionCancelSignIn     ActionKind = "cancel-sign-in" // give up the sign-in that is waiting
 	ActionConfigureClaude  ActionKind = "configure-claude"
 	ActionRevertClaude     ActionKind = "revert-claude"
 	ActionCopyBaseURL      ActionKind = "copy-base-url"
@@ -139,8 +145,21 @@ func BuildMenu(s Snapshot) Menu {
 	items = append(items, Item{Key: "sep-accounts", Separator: true})
 	for _, a := range s.Accounts {
 		h, ok := health[a.ID]
-		items = append(items, accountItem(a, h, ok, s.Now))
+		it := accountItem(a, h, ok, s.Now)
+		if a.State == credentials.StateNeedsLogin {
+			again := Item{Key: it.Key + "/sign-in", Label: "Sign in again…", Disabled: s.SigningIn,
+				Tooltip: "Sign in with Claude as this account; its tokens are replaced in place",
+				Action:  Action{Kind: ActionSignInAgain, AccountID: a.ID}}
+			it.Children = append([]Item{again}, it.Children...)
+		}
+		items = append(items, it)
 	}
+	signIn := Item{Key: "sign-in", Label: "Add account…", Tooltip: "Sign in with Claude in the browser",
+		Action: Action{Kind: ActionAddAccount}}
+	if s.SigningIn {
+		signIn.Label, signIn.Action = "Waiting for sign-in… (cancel)", Action{Kind: ActionCancelSignIn}
+	}
+	items = append(items, signIn)
 	importLabel := "Import from Claude Code login"
 	if s.GOOS == "darwin" {
 		importLabel = "Import from Keychain"

@@ -56,7 +56,7 @@ func TestBuildMenu(t *testing.T) {
 			snap:     Snapshot{Routing: true, Addr: "127.0.0.1:3456", GOOS: "linux"},
 			wantIcon: assets.Unusable,
 			wantLabels: []string{"No accounts yet · 127.0.0.1:3456", "Stop routing", "---",
-				"Import from Claude Code login"},
+				"Add account…", "Import from Claude Code login"},
 			wantTooltip: "cc-router — No accounts yet · 127.0.0.1:3456",
 		},
 		{
@@ -68,7 +68,7 @@ func TestBuildMenu(t *testing.T) {
 			wantLabels: []string{"Routing on · 127.0.0.1:3456 · 2/2 accounts usable", "Stop routing", "---",
 				"work-max — expires in 6h 48m · 5h 23% · 7d 41%", "  Refresh now", "  Disable", "  Remove work-max",
 				"home-pro — expires in 25m · 5h 100% · 7d 5%", "  Refresh now", "  Disable", "  Remove home-pro",
-				"Import from Claude Code login"},
+				"Add account…", "Import from Claude Code login"},
 			wantTooltip: "cc-router — Routing on · 127.0.0.1:3456 · 2/2 accounts usable",
 		},
 		{
@@ -80,8 +80,8 @@ func TestBuildMenu(t *testing.T) {
 			wantIcon: assets.Degraded,
 			wantLabels: []string{"Routing on · 127.0.0.1:3456 · 1/2 accounts usable", "Stop routing", "---",
 				"work-max — expires in 1h 00m · 5h 0% · 7d 0%", "  Refresh now", "  Disable", "  Remove work-max",
-				"old — needs login", "  old@example.com", "  Refresh now", "  Disable", "  Remove old",
-				"Import from Keychain"},
+				"old — needs login", "  Sign in again…", "  old@example.com", "  Refresh now", "  Disable", "  Remove old",
+				"Add account…", "Import from Keychain"},
 		},
 		{
 			name: "an account cooling down shows the minutes left",
@@ -93,7 +93,7 @@ func TestBuildMenu(t *testing.T) {
 			wantLabels: []string{"Routing on · 127.0.0.1:3456 · 1/2 accounts usable", "Stop routing", "---",
 				"a — expires in 1h 00m · 5h 10% · 7d 20%", "  Refresh now", "  Disable", "  Remove a",
 				"b — cooling down 12m", "  Refresh now", "  Disable", "  Remove b",
-				"Import from Claude Code login"},
+				"Add account…", "Import from Claude Code login"},
 		},
 		{
 			name: "all accounts limited shows when each comes back and the unusable icon",
@@ -108,7 +108,7 @@ func TestBuildMenu(t *testing.T) {
 				"a — rate-limited, back in 1h 05m", "  Refresh now", "  Disable", "  Remove a",
 				"b — rate-limited, back in 2d 2h", "  Refresh now", "  Disable", "  Remove b",
 				"c — disabled", "  Refresh now", "  Enable", "  Remove c",
-				"Import from Claude Code login"},
+				"Add account…", "Import from Claude Code login"},
 		},
 		{
 			name: "routing off offers Start routing, reports a port in use, and uses the off icon",
@@ -118,8 +118,17 @@ func TestBuildMenu(t *testing.T) {
 			wantIcon: assets.Off,
 			wantLabels: []string{"Routing off · 1/1 accounts usable", "Could not start: 127.0.0.1:3456 is already in use", "Start routing", "---",
 				"a — expires in 3d 4h · 5h 0% · 7d 0%", "  Refresh now", "  Disable", "  Remove a",
-				"Import from Claude Code login"},
+				"Add account…", "Import from Claude Code login"},
 			wantTooltip: "cc-router — Routing off · 1/1 accounts usable",
+		},
+		{
+			name: "a sign-in waiting for the browser offers to cancel it and greys out Sign in again",
+			snap: Snapshot{Routing: true, Addr: "127.0.0.1:3456", GOOS: "linux", SigningIn: true,
+				Accounts: []credentials.AccountInfo{{ID: "old", Enabled: true, State: credentials.StateNeedsLogin}}},
+			wantIcon: assets.Unusable,
+			wantLabels: []string{"Routing on · 127.0.0.1:3456 · 0/1 accounts usable", "Stop routing", "---",
+				"old — needs login", "  Sign in again…", "  Refresh now", "  Disable", "  Remove old",
+				"Waiting for sign-in… (cancel)", "Import from Claude Code login"},
 		},
 		{
 			name: "an account the proxy has not seen yet and an expired token read plainly",
@@ -130,7 +139,7 @@ func TestBuildMenu(t *testing.T) {
 				"new — expires in under a minute", "  Refresh now", "  Disable", "  Remove new",
 				"stale — token expired, refreshing", "  Refresh now", "  Disable", "  Remove stale",
 				"bare — ready", "  Refresh now", "  Disable", "  Remove bare",
-				"Import from Claude Code login"},
+				"Add account…", "Import from Claude Code login"},
 		},
 	}
 	for _, tt := range tests {
@@ -156,7 +165,8 @@ func TestBuildMenu(t *testing.T) {
 
 func TestBuildMenuActions(t *testing.T) {
 	snap := Snapshot{Now: menuNow, Routing: true, Addr: "127.0.0.1:3456", ClaudeConfigured: true, StartAtLogin: true, LastImport: "Imported work-max (added)",
-		Accounts: []credentials.AccountInfo{okAccount("work-max", time.Hour), {ID: "off", State: credentials.StateOK}}}
+		Accounts: []credentials.AccountInfo{okAccount("work-max", time.Hour), {ID: "off", State: credentials.StateOK},
+			{ID: "old", Enabled: true, State: credentials.StateNeedsLogin}}}
 	m := BuildMenu(snap)
 	byKey := map[string]Item{}
 	var walk func([]Item)
@@ -182,10 +192,21 @@ func TestBuildMenuActions(t *testing.T) {
 		{"claude", Action{Kind: ActionRevertClaude}},
 		{"autostart", Action{Kind: ActionDisableAutostart}},
 		{"quit", Action{Kind: ActionQuit}},
+		{"sign-in", Action{Kind: ActionAddAccount}},
+		{"account/old/sign-in", Action{Kind: ActionSignInAgain, AccountID: "old"}},
 	}
 	for _, c := range checks {
 		if got := byKey[c.key].Action; got != c.want {
 			t.Errorf("%s: action %+v, want %+v", c.key, got, c.want)
+		}
+	}
+	if it := byKey["account/old/sign-in"]; it.Disabled {
+		t.Error("Sign in again is greyed out while no sign-in is waiting")
+	}
+	snap.SigningIn = true
+	for _, it := range BuildMenu(snap).Items {
+		if it.Key == "sign-in" && it.Action != (Action{Kind: ActionCancelSignIn}) {
+			t.Errorf("while signing in, the sign-in item does %+v, want cancel", it.Action)
 		}
 	}
 	if it := byKey["import-result"]; it.Label != "Imported work-max (added)" || !it.Disabled {

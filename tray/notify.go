@@ -19,6 +19,7 @@ const (
 	NotifyNeedsLogin  NotifyKind = "needs-login"
 	NotifyAdopted     NotifyKind = "adopted"
 	NotifyImport      NotifyKind = "import"
+	NotifySignIn      NotifyKind = "sign-in"
 	NotifyAllUnusable NotifyKind = "all-unusable"
 	NotifyRecovered   NotifyKind = "recovered"
 	NotifyStartFailed NotifyKind = "start-failed"

@@ -360,6 +360,9 @@ func newAppEnv(t *testing.T, busAddr string, fake *fakeanthropic.Server) *appEnv
 		"CC_ROUTER_LISTEN="+e.listen,
 		"CC_ROUTER_UPSTREAM="+fake.URL,
 		"CC_ROUTER_TOKEN_URL="+fake.TokenURL(),
+		"CC_ROUTER_AUTHORIZE_URL="+fake.AuthorizeURL(),
+		"CC_ROUTER_API_URL="+fake.URL,
+		"BROWSER=",
 		"CLAUDE_CONFIG_DIR="+filepath.Join(home, ".claude"),
 		"DBUS_SESSION_BUS_ADDRESS="+busAddr,
 		"WAYLAND_DISPLAY=", "DISPLAY=",
@@ -546,7 +549,11 @@ func TestTrayOverDBus(t *testing.T) {
 		if notes[0].app != "cc-router" {
 			t.Errorf("app name %q", notes[0].app)
 		}
-		m = c.waitMenu("work-max needing login", hasLabel("work-max — needs login"))
+		// The new "Sign in again…" item changes the menu's shape, so the
+		// menu is rebuilt: wait until the rebuild has reached Quit.
+		m = c.waitMenu("work-max needing login", func(m menuNode) bool {
+			return hasLabel("work-max — needs login")(m) && hasLabel("Sign in again…")(m) && hasLabel("Quit")(m)
+		})
 
 		fake.FailTokenCalls(1, fakeanthropic.TokenFailure{Status: 400, Error: "invalid_grant"})
 		c.click(m, "Refresh now")
