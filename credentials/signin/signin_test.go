@@ -711,3 +711,46 @@ func TestTheProfileNamesTheAccountOfAToken(t *testing.T) {
 		t.Errorf("profile = %+v", p)
 	}
 }
+
+func TestASlowTokenEndpointIsBoundedAndCancellable(t *testing.T) {
+	t.Run("an exchange past its timeout ends with a plain error", func(t *testing.T) {
+		fake := fakeanthropic.New()
+		defer fake.Close()
+		fake.SetTokenDelay(time.Second)
+		rec := &recorder{}
+		opts, visits := testOptions(fake, rec, nil)
+		opts.ExchangeTimeout = 200 * time.Millisecond
+		_, err := Run(context.Background(), opts)
+		if err == nil || !strings.Contains(err.Error(), "did not answer within 200ms") {
+			t.Fatalf("err = %v, want the exchange timeout", err)
+		}
+		if v := <-visits; v.status != http.StatusBadRequest {
+			t.Errorf("the browser was shown %d, want the failure page", v.status)
+		}
+	})
+	t.Run("cancelling during the exchange ends the sign-in and tells the browser", func(t *testing.T) {
+		fake := fakeanthropic.New()
+		defer fake.Close()
+		fake.SetTokenDelay(10 * time.Second)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		rec := &recorder{}
+		opts, visits := testOptions(fake, rec, nil)
+		opts.Progress = func(p Progress) {
+			rec.progress(p)
+			if p.Stage == StageExchanging {
+				cancel()
+			}
+		}
+		start := time.Now()
+		_, err := Run(ctx, opts)
+		if !errors.Is(err, ErrCanceled) || time.Since(start) > 5*time.Second {
+			t.Fatalf("err = %v after %v, want a prompt ErrCanceled", err, time.Since(start))
+		}
+		v := <-visits
+		if v.status != http.StatusBadRequest || !strings.Contains(v.body, "cancelled") {
+			t.Errorf("the browser was shown %d %q, want the cancelled page", v.status, v.body)
+		}
+		assertClosed(t, callbackPort(t, rec.urls[0]))
+	})
+}
