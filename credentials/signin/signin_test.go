@@ -322,7 +322,7 @@ func TestTheListenerServesOnlyGETCallback(t *testing.T) {
 	defer fake.Close()
 	rec := &recorder{}
 	opts, _ := testOptions(fake, rec, nil)
-	type probe struct{ root, post int }
+	type probe struct{ root, post, foreign int }
 	probed := make(chan probe, 1)
 	opts.OpenBrowser = func(ctx context.Context, u string) error {
 		port := callbackPort(t, u)
@@ -336,6 +336,12 @@ func TestTheListenerServesOnlyGETCallback(t *testing.T) {
 				p.post = r.StatusCode
 				r.Body.Close()
 			}
+			req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:"+port+"/callback?code=x&state=y", nil)
+			req.Host = "rebound.example.com:" + port
+			if r, err := http.DefaultClient.Do(req); err == nil {
+				p.foreign = r.StatusCode
+				r.Body.Close()
+			}
 			probed <- p
 			visit(u, nil)
 		}()
@@ -345,8 +351,8 @@ func TestTheListenerServesOnlyGETCallback(t *testing.T) {
 		t.Fatalf("Run after the probes: %v", err)
 	}
 	p := <-probed
-	if p.root != http.StatusNotFound || p.post != http.StatusMethodNotAllowed {
-		t.Errorf("GET / answered %d and POST /callback %d, want 404 and 405", p.root, p.post)
+	if p.root != http.StatusNotFound || p.post != http.StatusMethodNotAllowed || p.foreign != http.StatusMisdirectedRequest {
+		t.Errorf("GET / answered %d, POST /callback %d and a foreign Host %d; want 404, 405 and 421 (and the sign-in to go on)", p.root, p.post, p.foreign)
 	}
 }
 
