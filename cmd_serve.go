@@ -63,13 +63,14 @@ Examples:
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		return serve(ctx, cfg, stderr)
+		return serve(ctx, cfg, stderr, nil)
 	}
 	register(c)
 }
 
-// serve runs the credentials manager and the proxy until ctx ends.
-func serve(ctx context.Context, cfg config.Config, stderr io.Writer) int {
+// serve runs the credentials manager and the proxy until ctx ends;
+// ready, when not nil, is told the address once the proxy listens.
+func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(addr string)) int {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	mgr, err := credentials.NewManager(credentials.Config{
 		RefreshBuffer: time.Duration(cfg.RefreshBuffer),
@@ -111,6 +112,9 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer) int {
 		"strategy", h.Strategy, "accounts", len(h.Accounts), "usable", h.UsableAccounts)
 	if len(h.Accounts) == 0 {
 		logger.Warn("no accounts yet: add one with `cc-router login` or `cc-router import`; requests get 503 until then")
+	}
+	if ready != nil {
+		ready(p.Addr())
 	}
 	<-ctx.Done()
 	logger.Info("shutting down", "grace", shutdownGrace.String())

@@ -321,14 +321,21 @@ func (t *tracker) addUsage(id string, u Usage) {
 	}
 }
 
-// finish counts a client request and whether it ended in an error.
-func (t *tracker) finish(status int) {
+// begin counts a client request as it arrives.
+func (t *tracker) begin() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.total++
-	if status >= 400 {
-		t.totalErr++
+}
+
+// finish counts whether a client request ended in an error.
+func (t *tracker) finish(status int) {
+	if status < 400 {
+		return
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.totalErr++
 }
 
 // usableSet returns, as a bit per account in store order (up to 64), which

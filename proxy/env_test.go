@@ -21,7 +21,7 @@ import (
 
 // env is one test's world: the fake upstream, the accounts, the proxy.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	fake   *fakeanthropic.Server
 	tokens *credentials.Manager
 	path   string // accounts.json
@@ -32,6 +32,8 @@ type env struct {
 
 	mu    sync.Mutex
 	known map[string]string // every access token seen → account id
+
+	finalTokens []string // every token of the test, gathered at cleanup
 }
 
 type syncBuffer struct {
@@ -65,16 +67,17 @@ type seedRecord struct {
 // newEnv starts a fake, writes accounts.json with n accounts named
 // acct-1…acct-n whose tokens the fake issued, and runs the real
 // credentials manager and a proxy over them.
-func newEnv(t *testing.T, n int, mod func(*Config)) *env {
+func newEnv(t testing.TB, n int, mod func(*Config)) *env {
 	return newEnvWith(t, n, nil, mod)
 }
 
 // newEnvWith is newEnv with a hook to adjust the records before they are
 // written.
-func newEnvWith(t *testing.T, n int, seed func([]seedRecord), mod func(*Config)) *env {
+func newEnvWith(t testing.TB, n int, seed func([]seedRecord), mod func(*Config)) *env {
 	t.Helper()
 	e := &env{t: t, fake: fakeanthropic.New(), logs: &syncBuffer{}, known: map[string]string{}}
 	t.Cleanup(e.fake.Close)
+	recordEnv(e)
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	recs := make([]seedRecord, n)
@@ -124,6 +127,8 @@ func newEnvWith(t *testing.T, n int, seed func([]seedRecord), mod func(*Config))
 		_ = p.Stop(ctx)
 	})
 	e.proxy, e.url = p, "http://"+p.Addr()
+	// Runs before the fake closes (cleanups run last-in first-out).
+	t.Cleanup(func() { e.finalTokens = e.allTokens() })
 	return e
 }
 
@@ -237,4 +242,17 @@ func (e *env) rejectAccount(id string, f fakeanthropic.Fault) {
 // that use it refresh one account only.
 func (e *env) refreshes(id string) int {
 	return e.fake.TokenCalls()
+}
+
+// tokensOf returns the account's token counts once they equal want, or
+// what they are after a short wait: usage is added when the proxy closes
+// the upstream body, which can be just after the client read its end.
+func (e *env) tokensOf(id string, want Usage) Usage {
+	var got Usage
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if got = e.accountHealth(id).Tokens; got == want {
+			break
+		}
+	}
+	return got
 }

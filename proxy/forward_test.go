@@ -180,10 +180,9 @@ func TestStreamedEventsReachTheClientOneByOne(t *testing.T) {
 				t.Errorf("client got Content-Encoding %q after the proxy decoded", resp.Header.Get("Content-Encoding"))
 			}
 			// Usage was read from the (decoded) stream.
-			h := e.proxy.Health()
 			want2 := Usage{InputTokens: 12, OutputTokens: 42, CacheReadInputTokens: 2048, CacheCreationInputTokens: 256}
-			if h.Accounts[0].Tokens != want2 {
-				t.Errorf("tokens = %+v, want %+v", h.Accounts[0].Tokens, want2)
+			if got := e.tokensOf("acct-1", want2); got != want2 {
+				t.Errorf("tokens = %+v, want %+v", got, want2)
 			}
 		})
 	}
@@ -202,8 +201,8 @@ func TestJSONRepliesAreCountedFromTheirUsage(t *testing.T) {
 			t.Fatalf("reply is not a message: %s", body)
 		}
 	}
-	got := e.proxy.Health().Accounts[0].Tokens
 	want := Usage{InputTokens: 14, OutputTokens: 18, CacheReadInputTokens: 200, CacheCreationInputTokens: 6}
+	got := e.tokensOf("acct-1", want)
 	if got != want {
 		t.Errorf("tokens = %+v, want %+v", got, want)
 	}

@@ -223,6 +223,7 @@ type exchangeKey struct{}
 // hands the request to the reverse proxy.
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	start := p.now()
+	p.track.begin()
 	ex := &exchange{
 		session:   r.Header.Get(sessionHeader),
 		isMessage: r.Method == http.MethodPost && r.URL.Path == "/v1/messages",

@@ -43,39 +43,61 @@ func (l *noteLog) count(substr string) int {
 	return n
 }
 
-// TestRouterWideNotifications runs the app's loop (without a tray) on the
-// real credentials manager and proxy against the fake Anthropic API: the
-// only account is rate-limited for a second, which must notify once that
-// every account is unusable, then once that routing recovered.
-func TestRouterWideNotifications(t *testing.T) {
-	fake := fakeanthropic.New()
-	defer fake.Close()
-	pair := fake.IssueTokens("only@example.com")
-	dir := t.TempDir()
-	recs, _ := json.Marshal([]map[string]any{{"id": "only", "accessToken": pair.AccessToken, "refreshToken": pair.RefreshToken,
-		"expiresAt": time.Now().Add(8 * time.Hour).UnixMilli(), "scopes": []string{"user:inference"}}})
-	os.WriteFile(filepath.Join(dir, "accounts.json"), recs, 0o600)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	mgr, err := credentials.NewManager(credentials.Config{Path: filepath.Join(dir, "accounts.json"), TokenURL: fake.TokenURL(), Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := proxy.New(proxy.Config{Upstream: fake.URL, Logger: logger}, mgr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	notes := &noteLog{}
-	a := newApp(Config{Manager: mgr, Proxy: p, Listen: "127.0.0.1:0", Logger: logger, Notifier: &Notifier{Send: notes.send}})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	a.startRouting()
-	go func() { defer close(done); a.loop(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-		a.stopRouting()
-	}()
+// loopHarness is the app's loop (without a tray) on the real credentials
+// manager and proxy against the fake Anthropic API, with one account.
+type loopHarness struct {
+	fake     *fakeanthropic.Server
+	pair     fakeanthropic.TokenPair
+	accounts string
+	proxy    *proxy.Proxy
+	notes    *noteLog
+}
 
+func writeNodeAccounts(t *testing.T, path, id string, pair fakeanthropic.TokenPair) {
+	t.Helper()
+	recs, _ := json.Marshal([]map[string]any{{"id": id, "accessToken": pair.AccessToken, "refreshToken": pair.RefreshToken,
+		"expiresAt": time.Now().Add(8 * time.Hour).UnixMilli(), "scopes": []string{"user:inference"}}})
+	if err := os.WriteFile(path, recs, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func startLoop(t *testing.T) *loopHarness {
+	t.Helper()
+	h := &loopHarness{fake: fakeanthropic.New(), notes: &noteLog{}}
+	t.Cleanup(h.fake.Close)
+	h.pair = h.fake.IssueTokens("only@example.com")
+	h.accounts = filepath.Join(t.TempDir(), "accounts.json")
+	writeNodeAccounts(t, h.accounts, "only", h.pair)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	mgr, err := credentials.NewManager(credentials.Config{Path: h.accounts, TokenURL: h.fake.TokenURL(), Logger: logger, PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.proxy, err = proxy.New(proxy.Config{Upstream: h.fake.URL, Logger: logger}, mgr); err != nil {
+		t.Fatal(err)
+	}
+	a := newApp(Config{Manager: mgr, Proxy: h.proxy, Listen: "127.0.0.1:0", Logger: logger, Notifier: &Notifier{Send: h.notes.send}})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); mgr.Run(ctx) }()
+	a.startRouting()
+	go func() { defer wg.Done(); a.loop(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		a.stopRouting()
+	})
+	return h
+}
+
+// TestRouterWideNotifications: the only account is rate-limited for a
+// second, which must notify once that every account is unusable, then
+// once that routing recovered.
+func TestRouterWideNotifications(t *testing.T) {
+	h := startLoop(t)
+	fake, p, notes := h.fake, h.proxy, h.notes
 	fake.InjectFault(fakeanthropic.Fault{Status: 429, RetryAfter: "1", ShouldRetry: true, Times: 1})
 	req, _ := http.NewRequest("POST", "http://"+p.Addr()+"/v1/messages", strings.NewReader(`{"model":"m","max_tokens":1,"messages":[]}`))
 	req.Header.Set("anthropic-version", "2023-06-01")
@@ -93,6 +115,18 @@ func TestRouterWideNotifications(t *testing.T) {
 	if n := notes.count("every account is unusable"); n != 1 {
 		t.Errorf("all-unusable notified %d times, want 1", n)
 	}
+}
+
+func TestAdoptedTokensNotify(t *testing.T) {
+	h := startLoop(t)
+	newer, ok := h.fake.RotateOutOfBand(h.pair.RefreshToken)
+	if !ok {
+		t.Fatal("the fake did not rotate the chain")
+	}
+	// Another process (the Node.js cc-router, a second serve) stores the
+	// rotated tokens.
+	writeNodeAccounts(t, h.accounts, "only", newer)
+	waitFor(t, "the adopted notification", func() bool { return h.notes.count("only uses a newer login") == 1 })
 }
 
 func waitFor(t *testing.T, what string, ok func() bool) {

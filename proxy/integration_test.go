@@ -1,0 +1,116 @@
+package proxy
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cc-router/cc-router/internal/fakeanthropic"
+)
+
+func TestDisablingAnAccountInTheStoreTakesItOutOfRotation(t *testing.T) {
+	e := newEnv(t, 2, nil)
+	ch, stop := e.proxy.Subscribe()
+	defer stop()
+	acct := e.servedBy("sess-dis", false)
+	drain(ch)
+	if err := e.tokens.SetEnabled(acct, false); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(3 * time.Second):
+		t.Fatal("no change signalled after the account was disabled")
+	}
+	if ah := e.accountHealth(acct); ah.Usable || ah.State != StateDisabled || ah.Enabled {
+		t.Fatalf("disabled account in health: %+v", ah)
+	}
+	for i := range 4 {
+		if got := e.servedBy("sess-dis", i%2 == 0); got == acct {
+			t.Fatalf("the disabled account %s still served", acct)
+		}
+	}
+}
+
+func TestAnAccountOverItsUserCapIsSkippedUntilTheWindowResets(t *testing.T) {
+	e := newEnvWith(t, 2, func(recs []seedRecord) { recs[0].SessionLimitPercent = 50 }, nil)
+	reset := time.Now().Add(90 * time.Minute)
+	e.fake.SetRateLimit(e.token("acct-1"), fakeanthropic.RateLimit{Status: "allowed", Util5h: 0.55, Util7d: 0.1, Reset5h: reset})
+	// acct-2 is busy enough that acct-1, below its cap as far as the proxy
+	// knows, has more headroom and gets the next request.
+	e.fake.SetRateLimit(e.token("acct-2"), fakeanthropic.RateLimit{Status: "allowed", Util5h: 0.7, Util7d: 0.1, Reset5h: reset})
+	for i := 0; e.requestsBy("acct-1") == 0 && i < 5; i++ {
+		e.servedBy("", false)
+	}
+	ah := e.accountHealth("acct-1")
+	if ah.State != StateOverCap || ah.Usable || ah.SessionLimitPercent != 50 {
+		t.Fatalf("acct-1 at 55%% with a 50%% cap: %+v", ah)
+	}
+	n := e.requestsBy("acct-1")
+	for i := range 5 {
+		e.servedBy(fmt.Sprintf("cap-%d", i), false)
+	}
+	if e.requestsBy("acct-1") != n {
+		t.Error("the capped account kept getting requests")
+	}
+}
+
+func TestManyConcurrentSessionsEachStayOnOneAccount(t *testing.T) {
+	e := newEnv(t, 3, nil)
+	e.fake.SetReply(fakeanthropic.Reply{EventDelay: time.Millisecond})
+	const sessions, turns = 16, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, sessions*turns)
+	for s := range sessions {
+		wg.Go(func() {
+			id := fmt.Sprintf("conc-%d", s)
+			for turn := range turns {
+				resp := e.post(id, turn%2 == 0, nil)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					errs <- fmt.Errorf("%s turn %d: %d", id, turn, resp.StatusCode)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	home := map[string]string{}
+	for _, r := range e.fake.APIRequests() {
+		s, acct := r.Header.Get("X-Claude-Code-Session-Id"), e.accountOf(r.Token)
+		if h, ok := home[s]; ok && h != acct {
+			t.Errorf("%s served by %s and %s", s, h, acct)
+		}
+		home[s] = acct
+	}
+	// The count is taken when the handler returns, just after the client
+	// has its last byte.
+	h := e.proxy.Health()
+	for deadline := time.Now().Add(2 * time.Second); h.TotalRequests < sessions*turns && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		h = e.proxy.Health()
+	}
+	var total int64
+	for _, a := range h.Accounts {
+		total += a.Requests
+	}
+	if h.TotalRequests != sessions*turns || total != sessions*turns {
+		t.Errorf("counted %d client requests and %d upstream attempts, want %d", h.TotalRequests, total, sessions*turns)
+	}
+}
+
+func TestAnUnreachableUpstreamGets502InAnthropicsShape(t *testing.T) {
+	e := newEnv(t, 1, func(c *Config) { c.Upstream = "http://127.0.0.1:1" })
+	status, _, body := e.do("", false)
+	if status != 502 || !strings.Contains(body, `"type":"error"`) || !strings.Contains(body, `"api_error"`) {
+		t.Fatalf("%d %s", status, body)
+	}
+	if ah := e.accountHealth("acct-1"); !ah.Usable {
+		t.Errorf("an upstream outage benched the account: %+v", ah)
+	}
+}
