@@ -56,7 +56,7 @@ Examples:
 	c.run = func(args []string, stdout, stderr io.Writer) int {
 		fs := newFlagSet(c, stderr)
 		id := fs.String("id", "", "`NAME` of a new account (default: from its email)")
-		email := fs.String("email", "", "propose this account on the sign-in page (login_hint)")
+		email := fs.String("email", "", "propose the account `ADDRESS` on the sign-in page (login_hint)")
 		noBrowser := fs.Bool("no-browser", false, "do not open a browser: paste CODE#STATE instead")
 		timeout := fs.Duration("timeout", signin.DefaultTimeout, "give up after this long")
 		if code, stop := parseFlags(fs, args, stdout); stop {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -159,5 +160,65 @@ func TestServeRefusesANonLoopbackAddressWithoutASecret(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "secret") {
 		t.Errorf("the refusal does not say why: %s", stderr.String())
+	}
+}
+
+func TestServeWithASecretFileListensBeyondLoopbackAndChecksTheSecret(t *testing.T) {
+	fake := fakeanthropic.New()
+	defer fake.Close()
+	serveHome(t, fake, 1)
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte("team-proxy-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs := newFlagSet(commands["serve"], io.Discard)
+	flags := config.RegisterFlags(fs)
+	if err := fs.Parse([]string{"--listen", "0.0.0.0:0", "--secret-file", secretFile, "--upstream", fake.URL}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrCh := make(chan string, 1)
+	exit := make(chan int, 1)
+	go func() { exit <- serve(ctx, cfg, &logs, func(a string) { addrCh <- a }) }()
+	var addr string
+	select {
+	case addr = <-addrCh:
+	case code := <-exit:
+		t.Fatalf("serve exited %d:\n%s", code, logs.String())
+	}
+	_, port, _ := strings.Cut(addr, "]:")
+	if port == "" {
+		_, port, _ = strings.Cut(addr, ":")
+	}
+	url := "http://127.0.0.1:" + port + "/v1/messages"
+	body := `{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}`
+	for _, c := range []struct {
+		key  string
+		want int
+	}{{"", 401}, {"wrong", 401}, {"team-proxy-secret", 200}} {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		if c.key != "" {
+			req.Header.Set("x-api-key", c.key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("secret %q: %d, want %d", c.key, resp.StatusCode, c.want)
+		}
+	}
+	cancel()
+	<-exit
+	if strings.Contains(logs.String(), "team-proxy-secret") {
+		t.Error("the proxy secret is in the log")
 	}
 }

@@ -26,8 +26,8 @@ func init() {
 Runs cc-router as a menu-bar app (macOS) or tray icon (Linux
 StatusNotifierItem), with the proxy and the token refresh loop inside. The
 menu shows whether routing is on and how each account is doing, and starts or
-stops routing, refreshes, enables, disables and removes accounts, imports
-Claude Code's login, and points Claude Code at the router.
+stops routing, signs in new accounts, refreshes, enables, disables and removes
+accounts, imports Claude Code's login, and points Claude Code at the router.
 
 Only one runs per user: a second one says where the first runs and exits.
 Without a tray host (no DBUS_SESSION_BUS_ADDRESS, an SSH session, a server)

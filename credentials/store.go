@@ -42,8 +42,18 @@ func jsonErrorAt(path string, data []byte, base int64, err error) *FileError {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
-	case errors.As(err, &syn):
-		return fileErrorAt(path, data, base+syn.Offset-1, "invalid JSON: %s", syn.Error())
+	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
+		// A Decoder's offsets are relative to the value it was reading;
+		// scanning the whole text again gives the absolute position of the
+		// same (first) syntax error.
+		var whole *json.SyntaxError
+		if errors.As(json.Unmarshal(data, new(any)), &whole) {
+			return fileErrorAt(path, data, whole.Offset-1, "invalid JSON: %s", whole.Error())
+		}
+		if syn != nil {
+			return fileErrorAt(path, data, base+syn.Offset-1, "invalid JSON: %s", syn.Error())
+		}
+		return fileErrorAt(path, data, int64(len(data)), "invalid JSON: unexpected end of file")
 	case errors.As(err, &typ):
 		what := typ.Field
 		if what == "" {

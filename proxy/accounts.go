@@ -125,6 +125,7 @@ type tracker struct {
 	accounts []*account // in the store's order
 	byID     map[string]*account
 	synced   time.Time   // when accounts were last read from tokens
+	gen      uint64      // bumped whenever the account list is reloaded
 	cands    []Candidate // scratch for pick, reused under mu
 	total    int64       // client requests
 	totalErr int64       // client requests answered with an error status
@@ -174,6 +175,7 @@ func (t *tracker) syncLocked(infos []credentials.AccountInfo, now time.Time) {
 	}
 	t.accounts = next
 	t.synced = now
+	t.gen++
 }
 
 // maybeSync reloads the account list when it is older than resyncEvery.
@@ -339,12 +341,12 @@ func (t *tracker) finish(status int) {
 }
 
 // usableSet returns, as a bit per account in store order (up to 64), which
-// accounts are usable, plus the next time that may change by itself.
-func (t *tracker) usableSet(now time.Time) (set uint64, ids string, next time.Time) {
+// accounts are usable, the generation of the account list it describes,
+// and the next time that may change by itself (a cooldown or limit ends).
+func (t *tracker) usableSet(now time.Time) (set, gen uint64, next time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i, a := range t.accounts {
-		ids += a.info.ID + "\x00"
 		s, until := a.status(now)
 		if s == StateOK && i < 64 {
 			set |= 1 << i
@@ -352,8 +354,6 @@ func (t *tracker) usableSet(now time.Time) (set uint64, ids string, next time.Ti
 		if !until.IsZero() && (next.IsZero() || until.Before(next)) {
 			next = until
 		}
-		// An account that is usable may still become limited when a
-		// window resets; a reset only ever frees, so nothing else to do.
 	}
-	return set, ids, next
+	return set, t.gen, next
 }

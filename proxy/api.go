@@ -74,8 +74,8 @@ type Proxy struct {
 	subs     notifier
 	poke     chan struct{} // wakes the usability watcher
 
-	srvMu   srvState
-	watchMu watchState
+	srv   srvState   // the listener between Start and Stop
+	watch watchState // the usability watcher between Start and Stop
 }
 
 // New returns a proxy that takes tokens from tokens.

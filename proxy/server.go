@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -49,7 +50,7 @@ func (p *Proxy) start(addr string) error {
 	if !isLoopbackHost(host) && p.cfg.Secret == "" {
 		return fmt.Errorf("listen on %s: %w", addr, ErrSecretRequired)
 	}
-	s := &p.srvMu
+	s := &p.srv
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.srv != nil {
@@ -63,7 +64,7 @@ func (p *Proxy) start(addr string) error {
 		Handler:           p,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
-		ErrorLog:          nil,
+		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
 	}
 	s.srv, s.ln, s.done = srv, ln, make(chan struct{})
 	done := s.done
@@ -76,7 +77,7 @@ func (p *Proxy) start(addr string) error {
 }
 
 func (p *Proxy) stop(ctx context.Context) error {
-	s := &p.srvMu
+	s := &p.srv
 	s.mu.Lock()
 	srv, done := s.srv, s.done
 	s.srv, s.ln, s.done = nil, nil, nil
@@ -96,7 +97,7 @@ func (p *Proxy) stop(ctx context.Context) error {
 }
 
 func (p *Proxy) addr() string {
-	s := &p.srvMu
+	s := &p.srv
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ln == nil {
@@ -153,7 +154,7 @@ func (p *Proxy) pokeWatcher() {
 }
 
 func (p *Proxy) startWatcher() {
-	w := &p.watchMu
+	w := &p.watch
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.cancel != nil {
@@ -161,11 +162,11 @@ func (p *Proxy) startWatcher() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel, w.done = cancel, make(chan struct{})
-	go p.watch(ctx, w.done)
+	go p.watchUsability(ctx, w.done)
 }
 
 func (p *Proxy) stopWatcher() {
-	w := &p.watchMu
+	w := &p.watch
 	w.mu.Lock()
 	cancel, done := w.cancel, w.done
 	w.cancel, w.done = nil, nil
@@ -176,23 +177,22 @@ func (p *Proxy) stopWatcher() {
 	}
 }
 
-// watch notifies subscribers when the set of usable accounts changes:
+// watchUsability notifies subscribers when the set of usable accounts changes:
 // after a credentials event, after a response changed an account's state,
 // and when a cooldown or limit runs out.
-func (p *Proxy) watch(ctx context.Context, done chan struct{}) {
+func (p *Proxy) watchUsability(ctx context.Context, done chan struct{}) {
 	defer close(done)
 	events, unsubscribe := p.tokens.Subscribe()
 	defer unsubscribe()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 
-	var lastSet uint64
-	var lastIDs string
+	var lastSet, lastGen uint64
 	check := func() {
 		now := p.now()
-		set, ids, next := p.track.usableSet(now)
-		if set != lastSet || ids != lastIDs {
-			lastSet, lastIDs = set, ids
+		set, gen, next := p.track.usableSet(now)
+		if set != lastSet || gen != lastGen {
+			lastSet, lastGen = set, gen
 			p.subs.notify()
 		}
 		wait := time.Hour
@@ -201,7 +201,7 @@ func (p *Proxy) watch(ctx context.Context, done chan struct{}) {
 		}
 		timer.Reset(wait)
 	}
-	lastSet, lastIDs, _ = p.track.usableSet(p.now())
+	lastSet, lastGen, _ = p.track.usableSet(p.now())
 	check()
 	for {
 		select {

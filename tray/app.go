@@ -91,6 +91,9 @@ func Run(cfg Config) error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// Subscribe before anything can happen, so that no event (a refresh
+	// failing at start-up) is missed.
+	ev := a.subscribe()
 	managerDone := make(chan struct{})
 	go func() {
 		defer close(managerDone)
@@ -124,7 +127,7 @@ func Run(cfg Config) error {
 			a.menu = newTrayMenu(a.enqueue)
 			go func() {
 				defer close(loopDone)
-				a.loop(ctx)
+				a.loop(ctx, ev)
 			}()
 		}, cancel)
 	} else {
@@ -139,7 +142,7 @@ func Run(cfg Config) error {
 		}()
 		go func() {
 			defer close(loopDone)
-			a.loop(ctx)
+			a.loop(ctx, ev)
 		}()
 		<-ctx.Done()
 	}
@@ -211,11 +214,24 @@ func (a *app) requestRebuild() {
 	}
 }
 
-func (a *app) loop(ctx context.Context) {
-	credEvents, unsubCred := a.cfg.Manager.Subscribe()
-	defer unsubCred()
-	proxyEvents, unsubProxy := a.cfg.Proxy.Subscribe()
-	defer unsubProxy()
+// events are the app's subscriptions to the manager and the proxy.
+type events struct {
+	credentials <-chan credentials.Event
+	proxy       <-chan struct{}
+	unsubscribe func()
+}
+
+func (a *app) subscribe() events {
+	c, unsubC := a.cfg.Manager.Subscribe()
+	p, unsubP := a.cfg.Proxy.Subscribe()
+	return events{credentials: c, proxy: p, unsubscribe: func() { unsubC(); unsubP() }}
+}
+
+// loop rebuilds the menu on every event, click and tick until ctx ends;
+// it owns ev and ends the subscriptions.
+func (a *app) loop(ctx context.Context, ev events) {
+	defer ev.unsubscribe()
+	credEvents, proxyEvents := ev.credentials, ev.proxy
 	tick := time.NewTicker(a.cfg.RebuildEvery)
 	defer tick.Stop()
 	var running sync.WaitGroup

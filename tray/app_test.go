@@ -81,9 +81,10 @@ func startLoop(t *testing.T) *loopHarness {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
+	ev := a.subscribe()
 	go func() { defer wg.Done(); mgr.Run(ctx) }()
 	a.startRouting()
-	go func() { defer wg.Done(); a.loop(ctx) }()
+	go func() { defer wg.Done(); a.loop(ctx, ev) }()
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()

@@ -68,6 +68,9 @@ func privateBus(t *testing.T) string {
 	t.Helper()
 	daemon, err := exec.LookPath("dbus-daemon")
 	if err != nil {
+		if os.Getenv("CC_ROUTER_REQUIRE_DBUS") != "" {
+			t.Fatal("dbus-daemon is not installed and CC_ROUTER_REQUIRE_DBUS is set")
+		}
 		t.Skip("dbus-daemon is not installed (the CI script installs the dbus package)")
 	}
 	dir := t.TempDir()
@@ -172,6 +175,23 @@ type desktop struct {
 
 func newDesktop(t *testing.T) *desktop {
 	t.Helper()
+	d := newBareDesktop(t)
+	d.ownWatcher(t)
+	return d
+}
+
+// ownWatcher makes the fake tray host appear on the bus.
+func (d *desktop) ownWatcher(t *testing.T) {
+	t.Helper()
+	if reply, err := d.conn.RequestName("org.kde.StatusNotifierWatcher", dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("owning org.kde.StatusNotifierWatcher: %v %v", reply, err)
+	}
+}
+
+// newBareDesktop is a session bus with a notification daemon but no tray
+// host yet (a panel that has not started).
+func newBareDesktop(t *testing.T) *desktop {
+	t.Helper()
 	d := &desktop{addr: privateBus(t), watch: &watcher{items: make(chan string, 8)}, notes: &notifications{}}
 	conn, err := dbus.Connect(d.addr)
 	if err != nil {
@@ -185,10 +205,8 @@ func newDesktop(t *testing.T) *desktop {
 	if err := conn.Export(d.notes, "/org/freedesktop/Notifications", "org.freedesktop.Notifications"); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"org.kde.StatusNotifierWatcher", "org.freedesktop.Notifications"} {
-		if reply, err := conn.RequestName(name, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-			t.Fatalf("owning %s: %v %v", name, reply, err)
-		}
+	if reply, err := conn.RequestName("org.freedesktop.Notifications", dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("owning org.freedesktop.Notifications: %v %v", reply, err)
 	}
 	return d
 }
@@ -705,4 +723,31 @@ func TestTrayReportsAPortInUseAndStartsLater(t *testing.T) {
 		return err == nil && code == 200
 	})
 	m = c.waitMenu("the error line gone", func(m menuNode) bool { return !hasLabel("Could not start")(m) && hasLabel("Stop routing")(m) })
+}
+
+func TestTrayAppearsWhenATrayHostStartsLater(t *testing.T) {
+	d := newBareDesktop(t)
+	fake := fakeanthropic.New()
+	defer fake.Close()
+	e := newAppEnv(t, d.addr, fake)
+	writeAccounts(t, e.routerDir, map[string]fakeanthropic.TokenPair{"solo": fake.IssueTokens("")}, "solo")
+
+	app := startApp(t, e)
+	eventually(t, "the no-tray-host notice", 10*time.Second, func() bool {
+		return strings.Contains(app.stdout.String(), "no tray host on the session bus yet")
+	})
+	if code, err := routeRequest(e.listen); err != nil || code != 200 {
+		t.Fatalf("the app does not route while waiting for a tray host: %d %v", code, err)
+	}
+	d.ownWatcher(t)
+	select {
+	case sender := <-d.watch.items:
+		c := &trayClient{t: t, menu: d.conn.Object(sender, "/StatusNotifierItem/menu")}
+		c.waitMenu("the menu", hasLabel("Routing on · "+e.listen))
+	case <-time.After(10 * time.Second):
+		t.Fatal("the app did not register when the tray host appeared")
+	}
+	if n := strings.Count(app.stdout.String(), "no tray host"); n != 1 {
+		t.Errorf("the missing tray host was reported %d times", n)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -128,6 +129,10 @@ func (h *callbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	if !loopbackHost(r.Host) { // a page on another site reaching us by DNS rebinding
+		http.Error(w, "unexpected host", http.StatusMisdirectedRequest)
+		return
+	}
 	if !h.answered.CompareAndSwap(false, true) {
 		page(w, http.StatusConflict, "Already answered", "This sign-in has already been answered. You can close this window.")
 		return
@@ -163,6 +168,16 @@ func (h *callbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, h.successURL, http.StatusFound)
+}
+
+// loopbackHost reports whether a request's Host names this machine's
+// loopback (localhost, 127.0.0.1 or ::1, with any port).
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	return strings.EqualFold(host, "localhost") || host == "127.0.0.1" || host == "::1"
 }
 
 // page writes a small HTML page to the browser.

@@ -322,7 +322,7 @@ func TestTheListenerServesOnlyGETCallback(t *testing.T) {
 	defer fake.Close()
 	rec := &recorder{}
 	opts, _ := testOptions(fake, rec, nil)
-	type probe struct{ root, post int }
+	type probe struct{ root, post, foreign int }
 	probed := make(chan probe, 1)
 	opts.OpenBrowser = func(ctx context.Context, u string) error {
 		port := callbackPort(t, u)
@@ -336,6 +336,12 @@ func TestTheListenerServesOnlyGETCallback(t *testing.T) {
 				p.post = r.StatusCode
 				r.Body.Close()
 			}
+			req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:"+port+"/callback?code=x&state=y", nil)
+			req.Host = "rebound.example.com:" + port
+			if r, err := http.DefaultClient.Do(req); err == nil {
+				p.foreign = r.StatusCode
+				r.Body.Close()
+			}
 			probed <- p
 			visit(u, nil)
 		}()
@@ -345,8 +351,8 @@ func TestTheListenerServesOnlyGETCallback(t *testing.T) {
 		t.Fatalf("Run after the probes: %v", err)
 	}
 	p := <-probed
-	if p.root != http.StatusNotFound || p.post != http.StatusMethodNotAllowed {
-		t.Errorf("GET / answered %d and POST /callback %d, want 404 and 405", p.root, p.post)
+	if p.root != http.StatusNotFound || p.post != http.StatusMethodNotAllowed || p.foreign != http.StatusMisdirectedRequest {
+		t.Errorf("GET / answered %d, POST /callback %d and a foreign Host %d; want 404, 405 and 421 (and the sign-in to go on)", p.root, p.post, p.foreign)
 	}
 }
 
@@ -710,4 +716,47 @@ func TestTheProfileNamesTheAccountOfAToken(t *testing.T) {
 	if p.Email != "carol@example.com" || p.AccountUUID != pair.AccountUUID || p.OrgType != "claude_max" {
 		t.Errorf("profile = %+v", p)
 	}
+}
+
+func TestASlowTokenEndpointIsBoundedAndCancellable(t *testing.T) {
+	t.Run("an exchange past its timeout ends with a plain error", func(t *testing.T) {
+		fake := fakeanthropic.New()
+		defer fake.Close()
+		fake.SetTokenDelay(time.Second)
+		rec := &recorder{}
+		opts, visits := testOptions(fake, rec, nil)
+		opts.ExchangeTimeout = 200 * time.Millisecond
+		_, err := Run(context.Background(), opts)
+		if err == nil || !strings.Contains(err.Error(), "did not answer within 200ms") {
+			t.Fatalf("err = %v, want the exchange timeout", err)
+		}
+		if v := <-visits; v.status != http.StatusBadRequest {
+			t.Errorf("the browser was shown %d, want the failure page", v.status)
+		}
+	})
+	t.Run("cancelling during the exchange ends the sign-in and tells the browser", func(t *testing.T) {
+		fake := fakeanthropic.New()
+		defer fake.Close()
+		fake.SetTokenDelay(10 * time.Second)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		rec := &recorder{}
+		opts, visits := testOptions(fake, rec, nil)
+		opts.Progress = func(p Progress) {
+			rec.progress(p)
+			if p.Stage == StageExchanging {
+				cancel()
+			}
+		}
+		start := time.Now()
+		_, err := Run(ctx, opts)
+		if !errors.Is(err, ErrCanceled) || time.Since(start) > 5*time.Second {
+			t.Fatalf("err = %v after %v, want a prompt ErrCanceled", err, time.Since(start))
+		}
+		v := <-visits
+		if v.status != http.StatusBadRequest || !strings.Contains(v.body, "cancelled") {
+			t.Errorf("the browser was shown %d %q, want the cancelled page", v.status, v.body)
+		}
+		assertClosed(t, callbackPort(t, rec.urls[0]))
+	})
 }

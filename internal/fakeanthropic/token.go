@@ -68,7 +68,7 @@ type tokenState struct {
 	refresh   map[string]*tokenChain  // live refresh tokens
 	spent     map[string]bool         // refresh tokens already rotated away
 	access    map[string]time.Time    // access token -> expiry
-	issued    []string                // every refresh token issued, in order
+	issued    []issuedToken           // every refresh token issued, in order
 	calls     int                     // POSTs to the token endpoint, whatever the outcome
 	failures  []TokenFailure          // answered to the next calls, in order
 	delay     time.Duration           // before answering each call
@@ -203,7 +203,7 @@ func (s *Server) issueLocked(c *tokenChain) map[string]any {
 	rt := "sk-ant-ort01-" + newRandomToken()
 	s.token.refresh[rt] = c
 	s.token.access[at] = time.Now().Add(time.Duration(s.token.expiresIn) * time.Second)
-	s.token.issued = append(s.token.issued, rt)
+	s.token.issued = append(s.token.issued, issuedToken{rt, c})
 	resp := map[string]any{
 		"token_type":    "Bearer",
 		"access_token":  at,
@@ -280,12 +280,36 @@ func (s *Server) ValidAccessToken(at string) bool {
 	return ok && time.Now().Before(exp)
 }
 
+// issuedToken is a refresh token and the chain it belongs to.
+type issuedToken struct {
+	token string
+	chain *tokenChain
+}
+
 // IssuedRefreshTokens returns every refresh token the fake issued, oldest
 // first.
 func (s *Server) IssuedRefreshTokens() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]string(nil), s.token.issued...)
+	out := make([]string, len(s.token.issued))
+	for i, it := range s.token.issued {
+		out[i] = it.token
+	}
+	return out
+}
+
+// RefreshChain returns the refresh tokens issued to the login of
+// accountUUID (see TokenPair), oldest first.
+func (s *Server) RefreshChain(accountUUID string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, it := range s.token.issued {
+		if it.chain.accountUUID == accountUUID {
+			out = append(out, it.token)
+		}
+	}
+	return out
 }
 
 // TokenCalls is the number of POSTs the token endpoint received, whatever
