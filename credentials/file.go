@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -94,12 +95,13 @@ func readStore(path string, log *slog.Logger) (*document, fileStamp, error) {
 // writeStore writes data to path atomically and durably: a uniquely named
 // 0600 temp file in the same directory, fsync, rename over path, fsync the
 // directory. On failure the previous file is intact and the temp file is
-// gone.
+// gone. Call it under the store lock (lockStore).
 func writeStore(path string, data []byte) (stamp fileStamp, err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return stamp, fmt.Errorf("saving accounts: %w", err)
 	}
+	removeStaleTemps(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return stamp, fmt.Errorf("saving accounts: %w", err)
@@ -136,6 +138,22 @@ func writeStore(path string, data []byte) (stamp fileStamp, err error) {
 		d.Close()
 	}
 	return stampOf(fi), nil
+}
+
+// removeStaleTemps deletes the temp files that writers killed mid-write
+// left beside path. writeStore runs only under the store lock, so no other
+// writer's temp file can be in progress.
+func removeStaleTemps(path string) {
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".tmp-"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), prefix) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // lockStore takes the advisory lock beside path (path + ".lock"), polling
