@@ -234,3 +234,16 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkBuildMenuTenAccounts(b *testing.B) {
+	snap := Snapshot{Now: menuNow, Routing: true, Addr: "127.0.0.1:3456", GOOS: "linux"}
+	for i := range 10 {
+		id := "account-" + string(rune('a'+i))
+		snap.Accounts = append(snap.Accounts, okAccount(id, time.Duration(i+1)*time.Hour))
+		snap.Health.Accounts = append(snap.Health.Accounts, okHealth(id, 0.1*float64(i), 0.05*float64(i)))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		BuildMenu(snap)
+	}
+}
