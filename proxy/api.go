@@ -42,8 +42,9 @@ type Config struct {
 	// names no retry-after or reset time (defaults 60s and 30s).
 	Cooldown429 time.Duration
 	Cooldown529 time.Duration
-	// AuthCooldown benches an account whose refreshed token was rejected
-	// again (default 5m).
+	// AuthCooldown benches an account whose token was rejected and could
+	// not be replaced by a working one (default 5m); new tokens for the
+	// account (a refresh, login or import) lift it early.
 	AuthCooldown time.Duration
 	// AffinityTTL forgets a session idle this long (default 1h);
 	// AffinityMaxSessions bounds the table (default 10000).
@@ -130,6 +131,8 @@ type AccountHealth struct {
 	// RateLimitStatus is the last unified status header: allowed,
 	// allowed_warning or rejected ("" before the first response).
 	RateLimitStatus     string           `json:"rateLimitStatus,omitempty"`
+	Status5h            string           `json:"status5h,omitempty"` // per-window status, e.g. rejected
+	Status7d            string           `json:"status7d,omitempty"`
 	RepresentativeClaim string           `json:"representativeClaim,omitempty"`
 	Utilization5h       float64          `json:"utilization5h"` // 0..1 as last reported
 	Utilization7d       float64          `json:"utilization7d"`

@@ -183,8 +183,21 @@ func TestA401ThatPersistsAfterRefreshMovesOn(t *testing.T) {
 	if e.refreshes(acct) != 1 {
 		t.Errorf("refreshes of %s: %d, want exactly 1", acct, e.refreshes(acct))
 	}
-	if ah := e.accountHealth(acct); ah.Usable || ah.ErrorsByStatus["401"] != 2 {
+	if ah := e.accountHealth(acct); ah.Usable || ah.ErrorsByStatus["401"] != 2 || ah.State != StateCoolingDown {
 		t.Errorf("after a refused refresh: %+v", ah)
+	}
+	// The user fixes the account and presses "Refresh now": new tokens lift
+	// the bench without waiting out its 5 minutes.
+	e.fake.ClearFaults()
+	if err := e.tokens.Refresh(context.Background(), acct); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for !e.accountHealth(acct).Usable && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ah := e.accountHealth(acct); !ah.Usable {
+		t.Errorf("still benched after new tokens: %+v", ah)
 	}
 }
 

@@ -35,6 +35,8 @@ func (p *Proxy) health() Health {
 			Enabled:             a.info.Enabled,
 			ExpiresAt:           a.info.ExpiresAt,
 			RateLimitStatus:     a.rl.Status,
+			Status5h:            a.rl.Status5h,
+			Status7d:            a.rl.Status7d,
 			RepresentativeClaim: a.rl.Claim,
 			Utilization5h:       a.rl.effective5h(now),
 			Utilization7d:       a.rl.effective7d(now),

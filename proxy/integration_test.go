@@ -143,7 +143,8 @@ func TestHeadersThatRejectAnAccountOnA200KeepItOutUntilTheReset(t *testing.T) {
 		e.servedBy("", false)
 	}
 	ah := e.accountHealth(acct)
-	if ah.State != StateRateLimited || ah.Usable || ah.RepresentativeClaim != "seven_day" {
+	if ah.State != StateRateLimited || ah.Usable || ah.RepresentativeClaim != "seven_day" || ah.Status7d != "rejected" ||
+		!ah.UsableAt.Equal(reset.Truncate(time.Second)) {
 		t.Fatalf("after a rejecting 200: %+v", ah)
 	}
 	n := e.requestsBy(acct)
