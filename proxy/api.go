@@ -112,9 +112,15 @@ type Health struct {
 
 // AccountHealth is one account's entry in Health.
 type AccountHealth struct {
-	ID               string    `json:"id"`
-	Email            string    `json:"email,omitempty"`
-	State            string    `json:"state"` // ok, needs_login, cooling_down, rate_limited, over_cap, disabled
+	ID    string `json:"id"`
+	Email string `json:"email,omitempty"`
+	State string `json:"state"` // ok, needs_login, cooling_down, rate_limited, over_cap, disabled
+	// StateReason is the credentials store's reason when the account
+	// needs a new login.
+	StateReason string `json:"stateReason,omitempty"`
+	// UsableAt is when a cooling, rate-limited or over-cap account becomes
+	// usable again by waiting (zero when usable now or waiting won't help).
+	UsableAt         time.Time `json:"usableAt,omitzero"`
 	Usable           bool      `json:"usable"`
 	Enabled          bool      `json:"enabled"`
 	ExpiresAt        time.Time `json:"expiresAt"`

@@ -128,6 +128,9 @@ func TestFailoverEndsIn200FromAnotherAccountAndSkipsTheLimitedOne(t *testing.T) 
 			if d := until.Sub(start); d < c.cooldown-2*time.Second || d > c.cooldown+2*time.Second {
 				t.Errorf("benched for %v, want about %v", d, c.cooldown)
 			}
+			if !ah.UsableAt.Equal(until) {
+				t.Errorf("usableAt %v, want the cooldown's end %v", ah.UsableAt, until)
+			}
 			// The session moved and stays; new sessions avoid the limited account.
 			n := e.requestsBy(limited)
 			for i := range 6 {
