@@ -143,7 +143,8 @@ func TestHeadersThatRejectAnAccountOnA200KeepItOutUntilTheReset(t *testing.T) {
 		e.servedBy("", false)
 	}
 	ah := e.accountHealth(acct)
-	if ah.State != StateRateLimited || ah.Usable || ah.RepresentativeClaim != "seven_day" {
+	if ah.State != StateRateLimited || ah.Usable || ah.RepresentativeClaim != "seven_day" || ah.Status7d != "rejected" ||
+		!ah.UsableAt.Equal(reset.Truncate(time.Second)) {
 		t.Fatalf("after a rejecting 200: %+v", ah)
 	}
 	n := e.requestsBy(acct)
@@ -208,5 +209,23 @@ func TestStopLetsAStreamInFlightFinishThenCutsWhatOutlivesItsContext(t *testing.
 				t.Error("still has an address after Stop")
 			}
 		})
+	}
+}
+
+func TestA401WhoseRefreshIsRefusedMarksTheAccountAndMovesOn(t *testing.T) {
+	e := newEnv(t, 2, nil)
+	acct := e.servedBy("sess-dead", false)
+	e.fake.InjectFault(fakeanthropic.Fault{Token: e.token(acct), Status: 401})
+	e.fake.FailTokenCalls(1, fakeanthropic.TokenFailure{Status: 400, Error: "invalid_grant"})
+	if got := e.servedBy("sess-dead", false); got == acct {
+		t.Fatalf("served by %s whose refresh token is dead", acct)
+	}
+	ah := e.accountHealth(acct)
+	if ah.State != StateNeedsLogin || ah.Usable || ah.StateReason == "" {
+		t.Errorf("after invalid_grant: %+v", ah)
+	}
+	status, _, _ := e.do("", false)
+	if status != 200 || e.lastAccount() == acct {
+		t.Errorf("a later request: %d from %s", status, e.lastAccount())
 	}
 }
