@@ -136,3 +136,7 @@ func storedByID(t testing.TB, path, id string) map[string]any {
 func same(a, b string) bool { return a == b }
 
 func red(s string) string { return credentials.RedactToken(s) }
+
+func slogTo(w *logBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
