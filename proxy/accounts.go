@@ -41,6 +41,8 @@ type account struct {
 
 	coolUntil  time.Time
 	coolReason string
+	coolAuth   bool      // the cooldown is for a rejected token
+	coolSetAt  time.Time // when the cooldown was set
 
 	requests  int64 // upstream attempts sent with this account
 	failovers int64 // attempts that were failed over away from it
@@ -280,7 +282,8 @@ func (t *tracker) observe(id string, status int, h http.Header, now time.Time) {
 }
 
 // coolDown benches the account until until, failing over away from it.
-func (t *tracker) coolDown(id string, until time.Time, reason string) {
+// auth marks a bench for a rejected token, which new tokens lift.
+func (t *tracker) coolDown(id string, until time.Time, reason string, auth bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	a := t.byID[id]
@@ -290,8 +293,21 @@ func (t *tracker) coolDown(id string, until time.Time, reason string) {
 	a.failovers++
 	t.totalFO++
 	if until.After(a.coolUntil) {
-		a.coolUntil, a.coolReason = until, reason
+		a.coolUntil, a.coolReason, a.coolAuth, a.coolSetAt = until, reason, auth, t.now()
 	}
+}
+
+// newTokens lifts a bench for a rejected token when the account got new
+// tokens (a refresh, a new login, an import) after the bench was set.
+func (t *tracker) newTokens(id string, at time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a := t.byID[id]
+	if a == nil || !a.coolAuth || !at.After(a.coolSetAt) {
+		return false
+	}
+	a.coolUntil, a.coolReason, a.coolAuth = time.Time{}, "", false
+	return true
 }
 
 // failedOver counts a failover away from the account without a cooldown.

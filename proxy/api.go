@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cc-router/cc-router/credentials"
+	"github.com/cc-router/cc-router/internal/egress"
 )
 
 // DefaultUpstream is where requests go unless Config.Upstream says
@@ -42,15 +43,20 @@ type Config struct {
 	// names no retry-after or reset time (defaults 60s and 30s).
 	Cooldown429 time.Duration
 	Cooldown529 time.Duration
-	// AuthCooldown benches an account whose refreshed token was rejected
-	// again (default 5m).
+	// AuthCooldown benches an account whose token was rejected and could
+	// not be replaced by a working one (default 5m); new tokens for the
+	// account (a refresh, login or import) lift it early.
 	AuthCooldown time.Duration
 	// AffinityTTL forgets a session idle this long (default 1h);
 	// AffinityMaxSessions bounds the table (default 10000).
 	AffinityTTL         time.Duration
 	AffinityMaxSessions int
+	// WrapDial, when set, wraps the default transport's dialer; cc-router
+	// passes its egress guard so that only the configured upstream can be
+	// reached.
+	WrapDial func(egress.DialFunc) egress.DialFunc
 	// Transport sends upstream requests (default: an http.Transport built
-	// from the timeouts above). Tests may wrap it; it must not add
+	// from the timeouts above and WrapDial). Tests may wrap it; it must not add
 	// Accept-Encoding itself if usage tracking is to see gzipped bodies.
 	Transport http.RoundTripper
 	// Logger receives one line per request (default slog.Default()).
@@ -112,9 +118,15 @@ type Health struct {
 
 // AccountHealth is one account's entry in Health.
 type AccountHealth struct {
-	ID               string    `json:"id"`
-	Email            string    `json:"email,omitempty"`
-	State            string    `json:"state"` // ok, needs_login, cooling_down, rate_limited, over_cap, disabled
+	ID    string `json:"id"`
+	Email string `json:"email,omitempty"`
+	State string `json:"state"` // ok, needs_login, cooling_down, rate_limited, over_cap, disabled
+	// StateReason is the credentials store's reason when the account
+	// needs a new login.
+	StateReason string `json:"stateReason,omitempty"`
+	// UsableAt is when a cooling, rate-limited or over-cap account becomes
+	// usable again by waiting (zero when usable now or waiting won't help).
+	UsableAt         time.Time `json:"usableAt,omitzero"`
 	Usable           bool      `json:"usable"`
 	Enabled          bool      `json:"enabled"`
 	ExpiresAt        time.Time `json:"expiresAt"`
@@ -124,6 +136,8 @@ type AccountHealth struct {
 	// RateLimitStatus is the last unified status header: allowed,
 	// allowed_warning or rejected ("" before the first response).
 	RateLimitStatus     string           `json:"rateLimitStatus,omitempty"`
+	Status5h            string           `json:"status5h,omitempty"` // per-window status, e.g. rejected
+	Status7d            string           `json:"status7d,omitempty"`
 	RepresentativeClaim string           `json:"representativeClaim,omitempty"`
 	Utilization5h       float64          `json:"utilization5h"` // 0..1 as last reported
 	Utilization7d       float64          `json:"utilization7d"`

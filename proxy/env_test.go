@@ -135,15 +135,24 @@ func newEnvWith(t testing.TB, n int, seed func([]seedRecord), mod func(*Config))
 // token is the account's current access token, as the manager hands it
 // out.
 func (e *env) token(id string) string {
-	tok, err := e.tokens.AccessToken(context.Background(), id)
+	tok, err := e.currentToken(id)
 	if err != nil {
 		e.t.Errorf("access token of %s: %v", id, err)
-		return ""
+	}
+	return tok
+}
+
+// currentToken is token without failing the test (an account that needs
+// a login has none).
+func (e *env) currentToken(id string) (string, error) {
+	tok, err := e.tokens.AccessToken(context.Background(), id)
+	if err != nil {
+		return "", err
 	}
 	e.mu.Lock()
 	e.known[tok] = id
 	e.mu.Unlock()
-	return tok
+	return tok, nil
 }
 
 // allTokens lists every access and refresh token the accounts have had,
@@ -151,7 +160,7 @@ func (e *env) token(id string) string {
 func (e *env) allTokens() []string {
 	var out []string
 	for _, id := range e.ids {
-		e.token(id)
+		_, _ = e.currentToken(id)
 	}
 	e.mu.Lock()
 	for tok := range e.known {
@@ -176,7 +185,7 @@ func (e *env) accountOf(token string) string {
 		return id
 	}
 	for _, id := range e.ids {
-		if e.token(id) == token {
+		if tok, err := e.currentToken(id); err == nil && tok == token {
 			return id
 		}
 	}

@@ -80,7 +80,7 @@ func (f *failover) RoundTrip(out *http.Request) (*http.Response, error) {
 		v, cool, reason := f.judge(resp)
 		switch v {
 		case coolAndNext:
-			p.track.coolDown(id, p.now().Add(cool), reason)
+			p.track.coolDown(id, p.now().Add(cool), reason, false)
 			p.pokeWatcher()
 			ex.skip = append(ex.skip, id)
 			ex.failovers++
@@ -99,11 +99,11 @@ func (f *failover) RoundTrip(out *http.Request) (*http.Response, error) {
 					return nil, ctx.Err()
 				}
 				p.log.Warn("token refresh after rejection failed; trying another account", "account", id, "err", err)
-				p.track.failedOver(id)
+				p.track.coolDown(id, p.now().Add(p.cfg.AuthCooldown), "token rejected, refresh failed", true)
 			} else {
-				p.track.coolDown(id, p.now().Add(p.cfg.AuthCooldown), "token rejected after refresh")
-				p.pokeWatcher()
+				p.track.coolDown(id, p.now().Add(p.cfg.AuthCooldown), "token rejected after refresh", true)
 			}
+			p.pokeWatcher()
 			ex.skip = append(ex.skip, id)
 			ex.failovers++
 			continue

@@ -128,6 +128,9 @@ func TestFailoverEndsIn200FromAnotherAccountAndSkipsTheLimitedOne(t *testing.T) 
 			if d := until.Sub(start); d < c.cooldown-2*time.Second || d > c.cooldown+2*time.Second {
 				t.Errorf("benched for %v, want about %v", d, c.cooldown)
 			}
+			if !ah.UsableAt.Equal(until) {
+				t.Errorf("usableAt %v, want the cooldown's end %v", ah.UsableAt, until)
+			}
 			// The session moved and stays; new sessions avoid the limited account.
 			n := e.requestsBy(limited)
 			for i := range 6 {
@@ -180,8 +183,21 @@ func TestA401ThatPersistsAfterRefreshMovesOn(t *testing.T) {
 	if e.refreshes(acct) != 1 {
 		t.Errorf("refreshes of %s: %d, want exactly 1", acct, e.refreshes(acct))
 	}
-	if ah := e.accountHealth(acct); ah.Usable || ah.ErrorsByStatus["401"] != 2 {
+	if ah := e.accountHealth(acct); ah.Usable || ah.ErrorsByStatus["401"] != 2 || ah.State != StateCoolingDown {
 		t.Errorf("after a refused refresh: %+v", ah)
+	}
+	// The user fixes the account and presses "Refresh now": new tokens lift
+	// the bench without waiting out its 5 minutes.
+	e.fake.ClearFaults()
+	if err := e.tokens.Refresh(context.Background(), acct); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for !e.accountHealth(acct).Usable && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ah := e.accountHealth(acct); !ah.Usable {
+		t.Errorf("still benched after new tokens: %+v", ah)
 	}
 }
 

@@ -165,7 +165,7 @@ func TestStreamedEventsReachTheClientOneByOne(t *testing.T) {
 					bunched++
 				}
 			}
-			if bunched > 2 {
+			if bunched > len(at)/3 { // buffering bunches them all; allow for a loaded machine
 				t.Errorf("%d of %d events arrived bunched (less than %v apart); first arrived after %v",
 					bunched, len(at)-1, gap/3, at[0].Sub(start))
 			}

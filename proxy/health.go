@@ -7,8 +7,8 @@ import (
 )
 
 func (p *Proxy) health() Health {
+	p.track.sync() // health is read rarely; show the store as it is now
 	now := p.now()
-	p.track.maybeSync(now)
 	sessions := p.aff.counts()
 	h := Health{
 		Mode:          p.cfg.Mode,
@@ -25,15 +25,18 @@ func (p *Proxy) health() Health {
 	t.mu.Lock()
 	h.TotalRequests, h.TotalErrors, h.TotalFailovers = t.total, t.totalErr, t.totalFO
 	for _, a := range t.accounts {
-		state, _ := a.status(now)
+		state, until := a.status(now)
 		ah := AccountHealth{
 			ID:                  a.info.ID,
 			Email:               a.info.Email,
 			State:               state,
+			UsableAt:            until,
 			Usable:              state == StateOK,
 			Enabled:             a.info.Enabled,
 			ExpiresAt:           a.info.ExpiresAt,
 			RateLimitStatus:     a.rl.Status,
+			Status5h:            a.rl.Status5h,
+			Status7d:            a.rl.Status7d,
 			RepresentativeClaim: a.rl.Claim,
 			Utilization5h:       a.rl.effective5h(now),
 			Utilization7d:       a.rl.effective7d(now),
@@ -59,6 +62,9 @@ func (p *Proxy) health() Health {
 			}
 			ah.ErrorsByStatus[strconv.Itoa(code)] = n
 			ah.Errors += n
+		}
+		if state == StateNeedsLogin {
+			ah.StateReason = a.info.StateReason
 		}
 		if ah.Usable {
 			h.UsableAccounts++

@@ -1,7 +1,10 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -112,5 +115,117 @@ func TestAnUnreachableUpstreamGets502InAnthropicsShape(t *testing.T) {
 	}
 	if ah := e.accountHealth("acct-1"); !ah.Usable {
 		t.Errorf("an upstream outage benched the account: %+v", ah)
+	}
+}
+
+func TestAStreamErrorThatComesLateIsStillFailedOverBeforeTheClientSeesAByte(t *testing.T) {
+	e := newEnv(t, 2, nil)
+	acct := e.servedBy("sess-late", true)
+	e.fake.SetReply(fakeanthropic.Reply{FirstEventDelay: 300 * time.Millisecond})
+	e.fake.InjectFault(fakeanthropic.Fault{Token: e.token(acct), StreamError: "overloaded_error", Times: 1})
+	status, _, body := e.do("sess-late", true)
+	if status != 200 || strings.Contains(body, "event: error") || !strings.HasPrefix(body, "event: message_start") {
+		t.Fatalf("%d %s", status, body)
+	}
+	if got := e.lastAccount(); got == acct {
+		t.Fatalf("served by the overloaded account %s", acct)
+	}
+}
+
+func TestHeadersThatRejectAnAccountOnA200KeepItOutUntilTheReset(t *testing.T) {
+	e := newEnv(t, 2, nil)
+	acct := e.servedBy("", false)
+	reset := time.Now().Add(40 * time.Minute)
+	e.fake.SetRateLimit(e.token(acct), fakeanthropic.RateLimit{Status: "rejected", Status7d: "rejected", Claim: "seven_day",
+		Util5h: 0.3, Util7d: 1.0, Reset7d: reset})
+	e.fake.ResetAPIRequests()
+	for i := 0; e.requestsBy(acct) == 0 && i < 10; i++ {
+		e.servedBy("", false)
+	}
+	ah := e.accountHealth(acct)
+	if ah.State != StateRateLimited || ah.Usable || ah.RepresentativeClaim != "seven_day" || ah.Status7d != "rejected" ||
+		!ah.UsableAt.Equal(reset.Truncate(time.Second)) {
+		t.Fatalf("after a rejecting 200: %+v", ah)
+	}
+	n := e.requestsBy(acct)
+	for i := range 4 {
+		e.servedBy(fmt.Sprintf("rej-%d", i), false)
+	}
+	if e.requestsBy(acct) != n {
+		t.Error("the rejected account kept getting requests")
+	}
+	// With the other account benched too, the 429's retry-after points at
+	// the rejected account's reset, the earliest.
+	other := "acct-1"
+	if acct == other {
+		other = "acct-2"
+	}
+	e.fake.InjectFault(fakeanthropic.Fault{Token: e.token(other), Status: 429, RetryAfter: "7200"})
+	status, h, _ := e.do("", false)
+	ra, _ := strconv.Atoi(h.Get("Retry-After"))
+	if want := int(time.Until(reset).Seconds()); status != 429 || ra < want-2 || ra > want+2 {
+		t.Errorf("status %d retry-after %d, want 429 and about %d", status, ra, want)
+	}
+}
+
+func TestStopLetsAStreamInFlightFinishThenCutsWhatOutlivesItsContext(t *testing.T) {
+	for _, cut := range []bool{false, true} {
+		name := "a stream that ends within the grace period finishes"
+		if cut {
+			name = "a stream that outlives the grace period is cut and its upstream cancelled"
+		}
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, 1, nil)
+			e.fake.SetReply(fakeanthropic.Reply{EventDelay: 40 * time.Millisecond, Chunks: 10}) // ~0.7s
+			resp := e.post("", true, nil)
+			defer resp.Body.Close()
+			got := make(chan string, 1)
+			go func() { b, _ := io.ReadAll(resp.Body); got <- string(b) }()
+			time.Sleep(100 * time.Millisecond)
+			grace := 5 * time.Second
+			if cut {
+				grace = 150 * time.Millisecond
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), grace)
+			defer cancel()
+			err := e.proxy.Stop(ctx)
+			body := <-got
+			complete := strings.Contains(body, "event: message_stop")
+			if cut {
+				if err == nil || complete {
+					t.Errorf("Stop returned %v and the stream completed=%v; want an error and a cut stream", err, complete)
+				}
+				deadline := time.Now().Add(2 * time.Second)
+				for e.fake.InFlight() > 0 && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
+				if r := e.fake.APIRequests(); !r[0].ClientGone {
+					t.Error("the upstream request ran on after the cut")
+				}
+			} else if err != nil || !complete {
+				t.Errorf("Stop returned %v and the stream completed=%v; want nil and complete", err, complete)
+			}
+			if e.proxy.Addr() != "" {
+				t.Error("still has an address after Stop")
+			}
+		})
+	}
+}
+
+func TestA401WhoseRefreshIsRefusedMarksTheAccountAndMovesOn(t *testing.T) {
+	e := newEnv(t, 2, nil)
+	acct := e.servedBy("sess-dead", false)
+	e.fake.InjectFault(fakeanthropic.Fault{Token: e.token(acct), Status: 401})
+	e.fake.FailTokenCalls(1, fakeanthropic.TokenFailure{Status: 400, Error: "invalid_grant"})
+	if got := e.servedBy("sess-dead", false); got == acct {
+		t.Fatalf("served by %s whose refresh token is dead", acct)
+	}
+	ah := e.accountHealth(acct)
+	if ah.State != StateNeedsLogin || ah.Usable || ah.StateReason == "" {
+		t.Errorf("after invalid_grant: %+v", ah)
+	}
+	status, _, _ := e.do("", false)
+	if status != 200 || e.lastAccount() == acct {
+		t.Errorf("a later request: %d from %s", status, e.lastAccount())
 	}
 }

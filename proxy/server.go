@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cc-router/cc-router/credentials"
 )
 
 // srvState is the listener side of a Proxy: one http.Server between Start
@@ -207,12 +209,16 @@ func (p *Proxy) watchUsability(ctx context.Context, done chan struct{}) {
 		select {
 		case <-ctx.Done():
 			return
-		case _, ok := <-events:
+		case ev, ok := <-events:
 			if !ok {
 				events = nil
 				continue
 			}
 			p.track.sync()
+			switch ev.Kind {
+			case credentials.EventRefreshed, credentials.EventAdopted:
+				p.track.newTokens(ev.AccountID, ev.Time)
+			}
 			check()
 		case <-p.poke:
 			check()

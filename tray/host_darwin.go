@@ -1,4 +1,12 @@
 package tray
 
-// trayHostAvailable: the macOS menu bar is always there in a GUI session.
-func trayHostAvailable() (ok bool, why string) { return true, "" }
+import "os"
+
+// trayHostAvailable: the menu bar is there in a GUI login session, not in
+// an SSH session (where AppKit has no window server to talk to).
+func trayHostAvailable() (ok bool, why string) {
+	if os.Getenv("SSH_CONNECTION") != "" || os.Getenv("SSH_TTY") != "" {
+		return false, "no menu bar in an SSH session"
+	}
+	return true, ""
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cc-router/cc-router/assets"
 	"github.com/cc-router/cc-router/credentials"
+	"github.com/cc-router/cc-router/internal/humanize"
 	"github.com/cc-router/cc-router/proxy"
 )
 
@@ -229,7 +230,11 @@ func accountUsable(a credentials.AccountInfo, h proxy.AccountHealth, known bool)
 
 func accountItem(a credentials.AccountInfo, h proxy.AccountHealth, known bool, now time.Time) Item {
 	key := "account/" + a.ID
-	it := Item{Key: key, Label: a.ID + " — " + accountStatus(a, h, known, now), Tooltip: a.Email}
+	name := a.ID
+	if a.Email != "" && a.Email != a.ID {
+		name += " (" + a.Email + ")"
+	}
+	it := Item{Key: key, Label: name + " — " + accountStatus(a, h, known, now), Tooltip: a.Email}
 	toggle := Item{Key: key + "/enable", Label: "Disable", Action: Action{Kind: ActionDisable, AccountID: a.ID}}
 	if !a.Enabled {
 		toggle.Label, toggle.Action.Kind = "Enable", ActionEnable
@@ -238,9 +243,6 @@ func accountItem(a credentials.AccountInfo, h proxy.AccountHealth, known bool, n
 		{Key: key + "/refresh", Label: "Refresh now", Action: Action{Kind: ActionRefresh, AccountID: a.ID}},
 		toggle,
 		{Key: key + "/remove", Label: "Remove " + a.ID, Action: Action{Kind: ActionRemove, AccountID: a.ID}},
-	}
-	if a.Email != "" {
-		it.Children = append([]Item{{Key: key + "/email", Label: a.Email, Disabled: true}}, it.Children...)
 	}
 	return it
 }
@@ -257,12 +259,12 @@ func accountStatus(a credentials.AccountInfo, h proxy.AccountHealth, known bool,
 		switch h.State {
 		case "cooling_down":
 			if h.CoolingUntil.After(now) {
-				return "cooling down " + formatDuration(h.CoolingUntil.Sub(now))
+				return "cooling down " + humanize.Duration(h.CoolingUntil.Sub(now))
 			}
 			return "cooling down"
 		case "rate_limited":
 			if back := limitedUntil(h, now); !back.IsZero() {
-				return "rate-limited, back in " + formatDuration(back.Sub(now))
+				return "rate-limited, back in " + humanize.Duration(back.Sub(now))
 			}
 			return "rate-limited"
 		case "over_cap":
@@ -277,7 +279,7 @@ func accountStatus(a credentials.AccountInfo, h proxy.AccountHealth, known bool,
 	switch {
 	case a.ExpiresAt.IsZero():
 	case a.ExpiresAt.After(now):
-		status = "expires in " + formatDuration(a.ExpiresAt.Sub(now))
+		status = "expires in " + humanize.Duration(a.ExpiresAt.Sub(now))
 	default:
 		status = "token expired, refreshing"
 	}
@@ -317,22 +319,4 @@ func limitedUntil(h proxy.AccountHealth, now time.Time) time.Time {
 		}
 	}
 	return back
-}
-
-// formatDuration renders a positive duration coarsely: "2d 3h", "6h 48m",
-// "12m", "under a minute".
-func formatDuration(d time.Duration) string {
-	if d < time.Minute {
-		return "under a minute"
-	}
-	d = d.Truncate(time.Minute)
-	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
-	switch {
-	case days > 0:
-		return fmt.Sprintf("%dd %dh", days, hours)
-	case hours > 0:
-		return fmt.Sprintf("%dh %02dm", hours, mins)
-	default:
-		return fmt.Sprintf("%dm", mins)
-	}
 }

@@ -80,7 +80,7 @@ func TestBuildMenu(t *testing.T) {
 			wantIcon: assets.Degraded,
 			wantLabels: []string{"Routing on · 127.0.0.1:3456 · 1/2 accounts usable", "Stop routing", "---",
 				"work-max — expires in 1h 00m · 5h 0% · 7d 0%", "  Refresh now", "  Disable", "  Remove work-max",
-				"old — needs login", "  Sign in again…", "  old@example.com", "  Refresh now", "  Disable", "  Remove old",
+				"old (old@example.com) — needs login", "  Sign in again…", "  Refresh now", "  Disable", "  Remove old",
 				"Add account…", "Import from Keychain"},
 		},
 		{
@@ -220,17 +220,15 @@ func TestBuildMenuActions(t *testing.T) {
 	}
 }
 
-func TestFormatDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		59 * time.Second:                "under a minute",
-		time.Minute:                     "1m",
-		59*time.Minute + 59*time.Second: "59m",
-		6*time.Hour + 48*time.Minute:    "6h 48m",
-		6*time.Hour + 5*time.Minute:     "6h 05m",
-		49 * time.Hour:                  "2d 1h",
-	} {
-		if got := formatDuration(d); got != want {
-			t.Errorf("formatDuration(%v) = %q, want %q", d, got, want)
-		}
+func BenchmarkBuildMenuTenAccounts(b *testing.B) {
+	snap := Snapshot{Now: menuNow, Routing: true, Addr: "127.0.0.1:3456", GOOS: "linux"}
+	for i := range 10 {
+		id := "account-" + string(rune('a'+i))
+		snap.Accounts = append(snap.Accounts, okAccount(id, time.Duration(i+1)*time.Hour))
+		snap.Health.Accounts = append(snap.Health.Accounts, okHealth(id, 0.1*float64(i), 0.05*float64(i)))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		BuildMenu(snap)
 	}
 }

@@ -118,6 +118,8 @@ type Fault struct {
 	// Times is how many requests the fault answers; 0 means all of them
 	// until ClearFaults.
 	Times int
+
+	firstEventDelay time.Duration // the reply's FirstEventDelay, for StreamError
 }
 
 // Reply shapes the fake's successful replies.
@@ -125,6 +127,9 @@ type Reply struct {
 	Text       string        // the assistant's text (default "Hello from the fake Anthropic API.")
 	Chunks     int           // text_delta events in a stream (default 3)
 	EventDelay time.Duration // pause before each SSE event after the first
+	// FirstEventDelay is a pause between the response headers and the
+	// first SSE event (also before a StreamError fault's event).
+	FirstEventDelay time.Duration
 	// Usage reported: input, cache read, cache creation, output tokens.
 	InputTokens              int
 	CacheReadInputTokens     int
@@ -389,6 +394,12 @@ func (s *Server) writeFault(w http.ResponseWriter, f *Fault, rl RateLimit) int {
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.WriteHeader(http.StatusOK)
+		if f.firstEventDelay > 0 {
+			if fl, ok := w.(http.Flusher); ok {
+				fl.Flush()
+			}
+			time.Sleep(f.firstEventDelay)
+		}
 		msg := f.Message
 		if msg == "" {
 			msg = map[string]string{"overloaded_error": "Overloaded", "rate_limit_error": "Rate limited"}[f.StreamError]
@@ -442,6 +453,9 @@ func (s *Server) prelude(w http.ResponseWriter, r *http.Request) (*APIRequest, [
 		return rec, body, false
 	}
 	if f := s.takeFault(r.URL.Path, rec.Token); f != nil {
+		s.mu.Lock()
+		f.firstEventDelay = s.messages.reply.FirstEventDelay
+		s.mu.Unlock()
 		status := s.writeFault(w, f, s.rateLimitFor(rec.Token))
 		s.mu.Lock()
 		rec.Fault = faultName(f)
@@ -524,8 +538,12 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
 	for i, ev := range streamEvents(msgID, req.Model, reply) {
-		if i > 0 && reply.EventDelay > 0 {
-			t := time.NewTimer(reply.EventDelay)
+		delay := reply.EventDelay
+		if i == 0 {
+			delay = reply.FirstEventDelay
+		}
+		if delay > 0 {
+			t := time.NewTimer(delay)
 			select {
 			case <-r.Context().Done():
 				t.Stop()
