@@ -123,7 +123,9 @@ func FuzzParseClaudeCredentials(f *testing.F) {
 			}
 			// An error may quote a short piece of the input (a JSON syntax
 			// error names one character), never a long run of it.
-			for _, w := range strings.FieldsFunc(string(data), func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') }) {
+			for _, w := range strings.FieldsFunc(string(data), func(r rune) bool {
+				return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+			}) {
 				if len(w) >= 24 && strings.Contains(err.Error(), w) {
 					t.Fatalf("error quotes the input: %v", err)
 				}
