@@ -12,7 +12,6 @@ import (
 
 	"github.com/cc-router/cc-router/credentials"
 	"github.com/cc-router/cc-router/credentials/signin"
-	"github.com/cc-router/cc-router/internal/egress"
 )
 
 // loginInput is where `login` reads a pasted CODE#STATE; tests replace it.
@@ -96,7 +95,7 @@ func runLogin(ctx context.Context, req loginRequest, stdout, stderr io.Writer) i
 		return fail("%v", err)
 	}
 	tokenURL, apiURL := credentials.TokenURL(), signin.APIURL()
-	guard, err := egress.NewGuard(tokenURL, apiURL)
+	guard, err := newEgressGuard("")
 	if err != nil {
 		return fail("%v", err)
 	}

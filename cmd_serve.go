@@ -10,9 +10,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cc-router/cc-router/credentials"
+	"github.com/cc-router/cc-router/credentials/signin"
 	"github.com/cc-router/cc-router/internal/config"
-	"github.com/cc-router/cc-router/proxy"
 )
 
 // shutdownGrace is how long serve lets in-flight requests finish after
@@ -72,32 +71,26 @@ Examples:
 // ready, when not nil, is told the address once the proxy listens.
 func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(addr string)) int {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	mgr, err := credentials.NewManager(credentials.Config{
-		RefreshBuffer: time.Duration(cfg.RefreshBuffer),
-		Logger:        logger,
-	})
+	r, err := newRouter(cfg, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "cc-router serve: %v\n", err)
 		return 1
 	}
-	p, err := proxy.New(proxy.Config{
-		Upstream:     cfg.Upstream,
-		Strategy:     cfg.Strategy,
-		Secret:       cfg.ProxySecret,
-		MaxBodyBytes: cfg.BodyLimit,
-		Cooldown429:  time.Duration(cfg.Cooldown429),
-		Cooldown529:  time.Duration(cfg.Cooldown529),
-		Logger:       logger,
-	}, mgr)
-	if err != nil {
-		fmt.Fprintf(stderr, "cc-router serve: %v\n", err)
-		return 1
-	}
+	mgr, p := r.mgr, r.proxy
 	runCtx, cancelRun := context.WithCancel(context.Background())
 	runDone := make(chan struct{})
 	go func() {
 		defer close(runDone)
 		mgr.Run(runCtx)
+	}()
+	go func() { // learn the emails of imported accounts once, for status and logs
+		filled, err := signin.FillMissingEmails(runCtx, mgr, r.client, "")
+		for _, f := range filled {
+			logger.Info("learned account email", "account", f.AccountID, "email", f.Email)
+		}
+		if err != nil {
+			logger.Warn("could not look up some account emails", "err", err)
+		}
 	}()
 	defer func() {
 		cancelRun()

@@ -7,13 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/adrg/xdg"
 
 	"github.com/cc-router/cc-router/credentials"
 	"github.com/cc-router/cc-router/internal/config"
-	"github.com/cc-router/cc-router/proxy"
 	"github.com/cc-router/cc-router/tray"
 )
 
@@ -78,19 +76,7 @@ func runTray(cfg config.Config, headless bool, stdout, stderr io.Writer) int {
 	defer lock.Release()
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	mgr, err := credentials.NewManager(credentials.Config{RefreshBuffer: time.Duration(cfg.RefreshBuffer), Logger: logger})
-	if err != nil {
-		return fail(err)
-	}
-	p, err := proxy.New(proxy.Config{
-		Upstream:     cfg.Upstream,
-		Strategy:     cfg.Strategy,
-		Secret:       cfg.ProxySecret,
-		MaxBodyBytes: cfg.BodyLimit,
-		Cooldown429:  time.Duration(cfg.Cooldown429),
-		Cooldown529:  time.Duration(cfg.Cooldown529),
-		Logger:       logger,
-	}, mgr)
+	r, err := newRouter(cfg, logger)
 	if err != nil {
 		return fail(err)
 	}
@@ -100,8 +86,9 @@ func runTray(cfg config.Config, headless bool, stdout, stderr io.Writer) int {
 	}
 	listen := cfg.Listen
 	err = tray.Run(tray.Config{
-		Manager:     mgr,
-		Proxy:       p,
+		Manager:     r.mgr,
+		Proxy:       r.proxy,
+		HTTPClient:  r.client,
 		Listen:      listen,
 		ProxySecret: cfg.ProxySecret,
 		AccountsDir: filepath.Dir(credentials.DefaultAccountsPath()),

@@ -92,6 +92,9 @@ func readStore(path string, log *slog.Logger) (*document, fileStamp, error) {
 	return doc, stampOf(fi), nil
 }
 
+// saveFile is writeStore; tests replace it to make saving fail.
+var saveFile = writeStore
+
 // writeStore writes data to path atomically and durably: a uniquely named
 // 0600 temp file in the same directory, fsync, rename over path, fsync the
 // directory. On failure the previous file is intact and the temp file is

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,3 +137,13 @@ func storedByID(t testing.TB, path, id string) map[string]any {
 func same(a, b string) bool { return a == b }
 
 func red(s string) string { return credentials.RedactToken(s) }
+
+func slogTo(w *logBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// atomicTime is a clock a test moves while the manager reads it.
+type atomicTime struct{ v atomic.Value }
+
+func (a *atomicTime) Store(t time.Time) { a.v.Store(t) }
+func (a *atomicTime) Load() time.Time   { return a.v.Load().(time.Time) }

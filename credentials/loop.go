@@ -55,8 +55,13 @@ func (m *Manager) Run(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			if err != nil && !errors.Is(err, ErrUnknownAccount) {
+			if err != nil && !errors.Is(err, ErrUnknownAccount) && !errors.Is(err, ErrNeedsLogin) {
 				m.log.Debug("proactive refresh failed", "account", a.id, "err", err)
+				if !m.retryAt(a.id).After(m.now()) {
+					// Not a refresh failure (the file could not be read or
+					// locked, say): back off all the same.
+					m.noteFailure(a.id, err)
+				}
 			}
 			next = now // look again: the account's schedule moved
 		}

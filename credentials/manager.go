@@ -525,7 +525,7 @@ func (m *Manager) transact(ctx context.Context, fn func(t *txn) error) error {
 	if t.write {
 		data, err := t.doc.encode()
 		if err == nil {
-			stamp, err = writeStore(m.cfg.Path, data)
+			stamp, err = saveFile(m.cfg.Path, data)
 		}
 		if err != nil {
 			// Nothing reached disk. Keep rotated tokens in memory so the

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"unicode/utf8"
 )
 
 // FileError is a problem with a file's contents, located by line and
@@ -48,6 +49,9 @@ func jsonErrorAt(path string, data []byte, base int64, err error) *FileError {
 		// same (first) syntax error.
 		var whole *json.SyntaxError
 		if errors.As(json.Unmarshal(data, new(any)), &whole) {
+			if whole.Offset >= int64(len(data)) {
+				return fileErrorAt(path, data, int64(len(data)), "invalid JSON: unexpected end of file")
+			}
 			return fileErrorAt(path, data, whole.Offset-1, "invalid JSON: %s", whole.Error())
 		}
 		if syn != nil {
@@ -348,6 +352,9 @@ func parseRecord(path string, data []byte, off int64, raw json.RawMessage) (*rec
 	}
 	if err := str("id", &a.ID, true); err != nil {
 		return nil, err
+	}
+	if !utf8.Valid(get("id").val) {
+		return nil, bad(get("id"), "account id is not valid UTF-8")
 	}
 	if strings.TrimSpace(a.ID) == "" {
 		return nil, bad(get("id"), "account id is empty")

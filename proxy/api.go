@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cc-router/cc-router/credentials"
+	"github.com/cc-router/cc-router/internal/egress"
 )
 
 // DefaultUpstream is where requests go unless Config.Upstream says
@@ -50,8 +51,12 @@ type Config struct {
 	// AffinityMaxSessions bounds the table (default 10000).
 	AffinityTTL         time.Duration
 	AffinityMaxSessions int
+	// WrapDial, when set, wraps the default transport's dialer; cc-router
+	// passes its egress guard so that only the configured upstream can be
+	// reached.
+	WrapDial func(egress.DialFunc) egress.DialFunc
 	// Transport sends upstream requests (default: an http.Transport built
-	// from the timeouts above). Tests may wrap it; it must not add
+	// from the timeouts above and WrapDial). Tests may wrap it; it must not add
 	// Accept-Encoding itself if usage tracking is to see gzipped bodies.
 	Transport http.RoundTripper
 	// Logger receives one line per request (default slog.Default()).

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cc-router/cc-router/credentials"
+	"github.com/cc-router/cc-router/internal/egress"
 )
 
 // HealthPath is where the proxy serves its health document.
@@ -116,10 +117,13 @@ func setDefault[T comparable](v *T, def T) {
 // newTransport is the default upstream transport: keep-alive connections,
 // timeouts on dial, TLS and response headers, none on the body.
 func newTransport(cfg Config) *http.Transport {
-	dialer := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
+	dial := egress.DialFunc((&net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}).DialContext)
+	if cfg.WrapDial != nil {
+		dial = cfg.WrapDial(dial)
+	}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
+		DialContext:           dial,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   64,

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
@@ -57,6 +58,9 @@ type Config struct {
 	// OpenBrowser opens the sign-in page of "Add account…" (default
 	// signin.OpenBrowser: BROWSER, else open or xdg-open).
 	OpenBrowser func(ctx context.Context, url string) error
+	// HTTPClient reaches the token and profile endpoints for sign-in and
+	// email lookups (default: signin's own client).
+	HTTPClient *http.Client
 }
 
 // app is the running tray app. The loop goroutine alone rebuilds the menu;
@@ -447,7 +451,7 @@ func (a *app) importLogin(ctx context.Context) {
 // fillEmails learns, once, the emails of accounts stored without one
 // (imports) from the profile endpoint, so the menu can show them.
 func (a *app) fillEmails(ctx context.Context) {
-	filled, err := signin.FillMissingEmails(ctx, a.cfg.Manager, nil, "")
+	filled, err := signin.FillMissingEmails(ctx, a.cfg.Manager, a.cfg.HTTPClient, "")
 	for _, f := range filled {
 		a.log.Info("learned an account's email", "account", f.AccountID, "email", f.Email)
 	}
@@ -486,7 +490,7 @@ func (a *app) signIn(ctx context.Context, accountID string) {
 		a.mu.Unlock()
 	}()
 
-	res, err := signin.Run(ctx, signin.Options{LoginHint: hint, OpenBrowser: a.cfg.OpenBrowser})
+	res, err := signin.Run(ctx, signin.Options{LoginHint: hint, OpenBrowser: a.cfg.OpenBrowser, HTTPClient: a.cfg.HTTPClient})
 	if errors.Is(err, signin.ErrCanceled) {
 		return // cancelled from the menu, or the app is quitting
 	}

@@ -13,12 +13,12 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Guard permits outbound connections only to a fixed set of host names.
 type Guard struct {
 	allowed []string // lower-case host names or IP literals, sorted
-	dialer  net.Dialer
 }
 
 // NewGuard allows the hosts of the given URLs. A URL that does not parse is
@@ -53,27 +53,36 @@ func (g *Guard) allow(host string) { g.allowed = append(g.allowed, strings.ToLow
 // Allowed returns the permitted host names.
 func (g *Guard) Allowed() []string { return slices.Clone(g.allowed) }
 
-// DialContext dials addr if its host is allowed and fails otherwise with an
-// error naming the host.
-func (g *Guard) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = addr
+// DialFunc is the shape of net.Dialer.DialContext.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// Wrap returns a dial function that refuses hosts outside the policy with
+// a *BlockedError naming the host, before any connection is attempted, and
+// hands the others to dial (a plain net.Dialer when nil).
+func (g *Guard) Wrap(dial DialFunc) DialFunc {
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	}
-	if !slices.Contains(g.allowed, strings.ToLower(host)) {
-		return nil, &BlockedError{Host: host, Allowed: g.Allowed()}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		if !slices.Contains(g.allowed, strings.ToLower(host)) {
+			return nil, &BlockedError{Host: host, Allowed: g.Allowed()}
+		}
+		return dial(ctx, network, addr)
 	}
-	return g.dialer.DialContext(ctx, network, addr)
 }
 
 // Transport returns a clone of base (http.DefaultTransport when nil) whose
-// connections go through the guard; base's own dialer settings are replaced.
+// connections go through the guard.
 func (g *Guard) Transport(base *http.Transport) *http.Transport {
 	if base == nil {
 		base = http.DefaultTransport.(*http.Transport)
 	}
 	t := base.Clone()
-	t.DialContext = g.DialContext
+	t.DialContext = g.Wrap(base.DialContext)
 	return t
 }
 

@@ -1,0 +1,107 @@
+package credentials
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cc-router/cc-router/internal/fakeanthropic"
+)
+
+func TestJitterLeadIsWithinHalfTheBuffer(t *testing.T) {
+	buf := 10 * time.Minute
+	seen := map[time.Duration]bool{}
+	for i := range 500 {
+		tok := "sk-ant-ort01-" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + time.Duration(i).String()
+		j := jitterFor(tok, buf)
+		if j < 0 || j >= buf/2 {
+			t.Fatalf("jitter %v outside [0, %v)", j, buf/2)
+		}
+		if j != jitterFor(tok, buf) {
+			t.Fatalf("jitter is not stable for one token")
+		}
+		seen[j/time.Minute] = true
+	}
+	if len(seen) < 5 {
+		t.Errorf("jitter is not spread: only %d distinct minutes", len(seen))
+	}
+	if jitterFor("", buf) != 0 {
+		t.Errorf("an account without a refresh token has a jitter")
+	}
+}
+
+func TestFailedSaveKeepsRotatedTokensAndNeverHandsThemOut(t *testing.T) {
+	fake := fakeanthropic.New()
+	defer fake.Close()
+	pair := fake.IssueTokens("")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "accounts.json")
+	body := `[{"id":"acct","accessToken":"` + pair.AccessToken + `","refreshToken":"` + pair.RefreshToken +
+		`","expiresAt":` + strconv.FormatInt(time.Now().Add(-time.Minute).UnixMilli(), 10) + `}]`
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewManager(Config{Path: path, TokenURL: fake.TokenURL(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diskFull := errors.New("no space left on device")
+	saveFile = func(string, []byte) (fileStamp, error) { return fileStamp{}, diskFull }
+	defer func() { saveFile = writeStore }()
+
+	tok, err := m.AccessToken(context.Background(), "acct")
+	if !errors.Is(err, diskFull) || tok != "" {
+		t.Fatalf("AccessToken = %q, %v; want no token and the save error", RedactToken(tok), err)
+	}
+	if fake.TokenCalls() != 1 {
+		t.Fatalf("%d calls", fake.TokenCalls())
+	}
+	if got, _ := os.ReadFile(path); string(got) != body {
+		t.Fatalf("the file changed although the save failed")
+	}
+	// The disk recovers: the next transaction saves the kept tokens
+	// without spending the (now dead) old refresh token again.
+	saveFile = writeStore
+	tok, err = m.AccessToken(context.Background(), "acct")
+	if err != nil || !fake.ValidAccessToken(tok) {
+		t.Fatalf("after recovery AccessToken = %s, %v", RedactToken(tok), err)
+	}
+	if fake.TokenCalls() != 1 {
+		t.Errorf("%d calls; the kept tokens should have been saved instead", fake.TokenCalls())
+	}
+	d, _, err := readStore(path, m.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := d.find("acct"); a.AccessToken != tok || !fake.RefreshTokenLive(a.RefreshToken) {
+		t.Errorf("the file does not hold the rotated tokens")
+	}
+}
+
+func TestRedactToken(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"an access token keeps its kind and three characters", "sk-ant-oat01-abcdefghijklmnopqrstuvwxyz", "sk-ant-oat01-abc…"},
+		{"a refresh token likewise", "sk-ant-ort01-ZYXWVUTSRQPONMLKJIHGFEDCBA", "sk-ant-ort01-ZYX…"},
+		{"an unknown string keeps four characters", "abcdefghijklmnop", "abcd…"},
+		{"a short string keeps at most half", "sk-ant-oat01-x", "sk-ant-…"},
+		{"empty", "", `""`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := RedactToken(tc.in); got != tc.want {
+				t.Errorf("RedactToken = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	s := scrubTokens("bad token sk-ant-ort01-secretsecretsecret and key abcdefghijklmnopqrstuvwxyz0123456789 end")
+	if strings.Contains(s, "secretsecret") || strings.Contains(s, "0123456789") || !strings.Contains(s, "end") {
+		t.Errorf("scrubTokens = %q", s)
+	}
+}
