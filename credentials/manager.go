@@ -109,6 +109,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Path == "" {
 		cfg.Path = DefaultAccountsPath()
 	}
+	cfg.Path = resolveStorePath(cfg.Path)
 	if cfg.TokenURL == "" {
 		cfg.TokenURL = TokenURL()
 	}
