@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -350,5 +352,48 @@ func TestReloadPublishesChangesFromOtherProcesses(t *testing.T) {
 	stop() // a second call is harmless
 	if _, open := <-events; open {
 		t.Errorf("the channel is still open after the subscription ended")
+	}
+}
+
+func TestRefreshNowAdoptsWhatAnotherProcessJustStored(t *testing.T) {
+	fake := fakeanthropic.New()
+	defer fake.Close()
+	pair := fake.IssueTokens("")
+	path := writeAccounts(t, seedFrom("acct", pair, time.Now().Add(time.Hour)))
+	m := newManager(t, path, fake)
+	next, _ := fake.RotateOutOfBand(pair.RefreshToken)
+	rewriteAccounts(t, path, seedFrom("acct", next, time.Now().Add(8*time.Hour)))
+	if err := m.Refresh(context.Background(), "acct"); err != nil {
+		t.Fatal(err)
+	}
+	if fake.TokenCalls() != 0 {
+		t.Errorf("Refresh spent a token although another process had just refreshed")
+	}
+	if tok, _ := m.AccessToken(context.Background(), "acct"); !same(tok, next.AccessToken) {
+		t.Errorf("AccessToken = %s, want the adopted token", red(tok))
+	}
+	// Asked again, it refreshes for real.
+	if err := m.Refresh(context.Background(), "acct"); err != nil || fake.TokenCalls() != 1 {
+		t.Errorf("second Refresh: %v with %d calls", err, fake.TokenCalls())
+	}
+}
+
+func TestTokenEndpointRedirectsAreNotFollowed(t *testing.T) {
+	fake := fakeanthropic.New()
+	defer fake.Close()
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, fake.TokenURL(), http.StatusTemporaryRedirect)
+	}))
+	defer redirect.Close()
+	pair := fake.IssueTokens("")
+	path := writeAccounts(t, seedFrom("acct", pair, time.Now().Add(-time.Minute)))
+	m := newManager(t, path, fake, func(c *credentials.Config) { c.TokenURL = redirect.URL })
+	_, err := m.AccessToken(context.Background(), "acct")
+	var re *credentials.RefreshError
+	if !errors.As(err, &re) || re.StatusCode != http.StatusTemporaryRedirect || re.Terminal() {
+		t.Errorf("err = %v, want a transient RefreshError with the redirect status", err)
+	}
+	if fake.TokenCalls() != 0 {
+		t.Errorf("the refresh token followed the redirect")
 	}
 }

@@ -31,6 +31,18 @@ func DefaultAccountsPath() string {
 	return filepath.Join(dir, "accounts.json")
 }
 
+// resolveStorePath follows a symlinked accounts file to its target, so that
+// rewrites replace the target instead of the link (the lock and temp files
+// then sit beside the target too).
+func resolveStorePath(path string) string {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			return real
+		}
+	}
+	return path
+}
+
 // fileStamp identifies one version of a file cheaply.
 type fileStamp struct {
 	exists  bool
@@ -47,6 +59,10 @@ func stampOf(fi fs.FileInfo) fileStamp {
 // document. The file's bytes are never changed here; a file readable by
 // group or others is tightened to 0600 (only once it parsed) with a warning.
 func readStore(path string, log *slog.Logger) (*document, fileStamp, error) {
+	// Stat first: opening a FIFO put in the file's place would block.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fileStamp{}, fmt.Errorf("reading accounts: %s is not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &document{}, fileStamp{}, nil

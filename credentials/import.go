@@ -244,6 +244,9 @@ func ValidateID(id string) error {
 
 // readCredentialsFile reads and parses a credentials file.
 func readCredentialsFile(path string) (*ClaudeLogin, error) {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s does not exist", ErrNoClaudeLogin, path)

@@ -109,6 +109,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Path == "" {
 		cfg.Path = DefaultAccountsPath()
 	}
+	cfg.Path = resolveStorePath(cfg.Path)
 	if cfg.TokenURL == "" {
 		cfg.TokenURL = TokenURL()
 	}
@@ -119,7 +120,11 @@ func NewManager(cfg Config) (*Manager, error) {
 		cfg.RefreshBuffer = 10 * time.Minute
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		cfg.HTTPClient = &http.Client{
+			Timeout: 30 * time.Second,
+			// A redirect would resend the refresh token to another URL.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -250,9 +255,14 @@ func (m *Manager) RefreshRejected(ctx context.Context, id, rejected string) (str
 }
 
 // Refresh refreshes the account now ("Refresh now" in the tray), unless
-// another process has just done it.
+// another process has replaced its tokens since this one last looked (then
+// those are adopted).
 func (m *Manager) Refresh(ctx context.Context, id string) error {
-	_, err := m.refresh(ctx, id, refreshMode{force: true})
+	a := m.view.Load().byID[id]
+	if a == nil {
+		return unknownAccount(id)
+	}
+	_, err := m.refresh(ctx, id, refreshMode{rejected: a.access})
 	return err
 }
 
@@ -261,16 +271,12 @@ func (m *Manager) Refresh(ctx context.Context, id string) error {
 // refreshMode says when a refresh is needed once the file has been re-read
 // under the lock.
 type refreshMode struct {
-	force    bool          // always
-	rejected string        // when the stored access token is this one
-	within   time.Duration // when the token expires within this
+	rejected string        // when the stored access token is still this one
+	within   time.Duration // else when the token expires within this
 }
 
 func (r refreshMode) needs(a *account, now time.Time) bool {
-	switch {
-	case r.force:
-		return true
-	case r.rejected != "":
+	if r.rejected != "" {
 		return a.AccessToken == r.rejected
 	}
 	return !now.Add(r.within).Before(time.UnixMilli(a.ExpiresAt))

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/cc-router/cc-router/internal/fakeanthropic"
 )
 
+// A longer crash run: go test ./credentials/ -run Killed -args -crashloops=1000
 var crashLoops = flag.Int("crashloops", 150, "how many times the crash test kills a child rewriting the store")
 
 // The test binary doubles as the child process of the multi-process tests:
@@ -145,6 +147,8 @@ func TestKilledWriterNeverCorruptsTheStore(t *testing.T) {
 	defer fake.Close()
 	foreign := `{"id":"gpt","provider":"openai","apiKey":"not-ours","nested":{"a":[1,2,3]}}`
 	var atLast, atPrev, untouched int
+	var withTemps string // a store a killed writer left a temp file beside
+	leftTemps := 0
 	for i := range *crashLoops {
 		pair := fake.IssueTokens("")
 		path := writeAccounts(t)
@@ -160,6 +164,10 @@ func TestKilledWriterNeverCorruptsTheStore(t *testing.T) {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatalf("kill %d: %v", i, err)
+		}
+		if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".accounts.json.tmp-*")); len(left) > 0 {
+			withTemps = path
+			leftTemps++
 		}
 		recs := storedAccounts(t, path) // fails the test if it does not parse
 		if len(recs) != 2 {
@@ -190,6 +198,16 @@ func TestKilledWriterNeverCorruptsTheStore(t *testing.T) {
 			t.Fatalf("kill %d: mixed record: the newest refresh token with an access token the fake does not know", i)
 		}
 	}
-	t.Logf("%d kills after %d refreshes: file held the last issued token %d times, the one before %d times, the seed %d times",
-		*crashLoops, fake.TokenCalls(), atLast, atPrev, untouched)
+	// Temp files of killed writers are cleaned up by the next writer.
+	if withTemps != "" {
+		m := newManager(t, withTemps, fake)
+		if err := m.SetEnabled("acct", false); err != nil {
+			t.Fatal(err)
+		}
+		if left, _ := filepath.Glob(filepath.Join(filepath.Dir(withTemps), ".accounts.json.tmp-*")); len(left) > 0 {
+			t.Errorf("%d temp files left after a write", len(left))
+		}
+	}
+	t.Logf("%d kills after %d refreshes: file held the last issued token %d times, the one before %d times, the seed %d times; %d kills left a temp file",
+		*crashLoops, fake.TokenCalls(), atLast, atPrev, untouched, leftTemps)
 }

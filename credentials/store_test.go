@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -254,4 +255,52 @@ func TestDefaultAccountsPath(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestHostileFileKinds(t *testing.T) {
+	t.Run("a FIFO in the file's place is refused without blocking", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "accounts.json")
+		if err := syscall.Mkfifo(path, 0o600); err != nil {
+			t.Skipf("no FIFOs here: %v", err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := credentials.NewManager(credentials.Config{Path: path})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("err = %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("NewManager blocked on a FIFO")
+		}
+	})
+	t.Run("a directory in the file's place is refused", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "accounts.json")
+		os.Mkdir(path, 0o700)
+		if _, err := credentials.NewManager(credentials.Config{Path: path}); err == nil {
+			t.Errorf("a directory loaded as the accounts file")
+		}
+	})
+	t.Run("a symlinked file is rewritten at its target", func(t *testing.T) {
+		fake := fakeanthropic.New()
+		defer fake.Close()
+		target := writeAccounts(t, seedFrom("acct", fake.IssueTokens(""), time.Now().Add(time.Hour)))
+		link := filepath.Join(t.TempDir(), "accounts.json")
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+		m := newManager(t, link, fake)
+		if err := m.SetEnabled("acct", false); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("the symlink was replaced by a file")
+		}
+		if storedByID(t, target, "acct")["enabled"] != false {
+			t.Errorf("the target was not updated")
+		}
+	})
 }
