@@ -242,4 +242,5 @@ func TestClientFaultsLeaveTheRouterResponsive(t *testing.T) {
 	})
 
 	requireAllUsable(t, r, "after the client faults")
+	e.requireNoGoroutineLeak(r, "")
 }

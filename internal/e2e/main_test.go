@@ -59,6 +59,7 @@ type env struct {
 	fake     *fakeanthropic.Server
 	home     string
 	accounts []testrouter.Account
+	ended    map[*testrouter.Router]bool // ended on purpose (goroutine dumps)
 }
 
 // newEnv starts a fake and writes n accounts it issued into a new home.
@@ -97,8 +98,11 @@ func (e *env) start(upstream string, args ...string) *testrouter.Router {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() {
-		if exited, err := r.Exited(); exited {
+		if exited, err := r.Exited(); exited && !e.ended[r] {
 			e.t.Errorf("the router exited during the test (%v); output:\n%s", err, r.Output())
+			return
+		}
+		if e.ended[r] {
 			return
 		}
 		if err := r.Stop(10 * time.Second); err != nil {
@@ -109,6 +113,35 @@ func (e *env) start(upstream string, args ...string) *testrouter.Router {
 		}
 	})
 	return r
+}
+
+// requireNoGoroutineLeak compares the goroutines of r, once it should be
+// idle again, with those of a fresh router on the same home and upstream.
+// Both routers end (SIGQUIT dumps their stacks).
+func (e *env) requireNoGoroutineLeak(r *testrouter.Router, upstream string) {
+	e.t.Helper()
+	fresh := e.start(upstream)
+	if e.ended == nil {
+		e.ended = map[*testrouter.Router]bool{}
+	}
+	e.ended[fresh], e.ended[r] = true, true
+	base, _, err := fresh.Goroutines(10 * time.Second)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	// Let connections the test just closed wind down.
+	time.Sleep(300 * time.Millisecond)
+	n, dump, err := r.Goroutines(10 * time.Second)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Logf("router goroutines: %d after the faults, %d in a fresh router", n, base)
+	if n > base+2 {
+		if len(dump) > 30000 {
+			dump = dump[:30000] + "\n…"
+		}
+		e.t.Errorf("the router holds %d goroutines after the faults, a fresh one %d: leak?\n%s", n, base, dump)
+	}
 }
 
 // health reads the router's /cc-router/health document.

@@ -248,6 +248,7 @@ func TestUpstreamFaultsGiveClientsAnErrorAndBenchNoAccount(t *testing.T) {
 	waitFor(t, 10*time.Second, "the broken upstream's connections to close", func() bool {
 		return up.open.Load() == 0
 	})
+	e.requireNoGoroutineLeak(r, up.URL())
 }
 
 // waitFor polls cond until it holds or timeout passes.

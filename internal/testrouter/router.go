@@ -126,12 +126,13 @@ func start(ctx context.Context, o Options) (*Router, error) {
 		args = append(args, "--upstream", o.Upstream)
 	}
 	cmd := exec.Command(o.Binary, args...)
-	cmd.Env = append(os.Environ(), "CC_ROUTER_HOME="+o.Home, "HOME="+o.Home)
+	// GOTRACEBACK=all: a SIGQUIT (Goroutines) dumps every goroutine.
+	cmd.Env = append(os.Environ(), "CC_ROUTER_HOME="+o.Home, "HOME="+o.Home, "GOTRACEBACK=all")
 	if o.TokenURL != "" {
 		cmd.Env = append(cmd.Env, "CC_ROUTER_TOKEN_URL="+o.TokenURL)
 	}
 	cmd.Env = append(cmd.Env, o.Env...)
-	tail := &tailBuffer{max: 8 << 10}
+	tail := &tailBuffer{max: 1 << 20}
 	var out io.Writer = tail
 	if o.Log != nil {
 		out = io.MultiWriter(tail, o.Log)
@@ -205,6 +206,34 @@ func (r *Router) Exited() (bool, error) {
 func (r *Router) Kill() {
 	r.cmd.Process.Signal(syscall.SIGKILL)
 	<-r.done
+}
+
+// Goroutines ends the router with SIGQUIT, which makes the Go runtime
+// print every goroutine's stack, and returns how many goroutines there were
+// and the dump. The router is gone afterwards.
+func (r *Router) Goroutines(timeout time.Duration) (int, string, error) {
+	mark := len(r.tail.String())
+	r.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-r.done:
+	case <-time.After(timeout):
+		r.Kill()
+		return 0, "", fmt.Errorf("cc-router serve did not exit within %v of SIGQUIT", timeout)
+	}
+	out := r.tail.String()
+	if mark <= len(out) {
+		out = out[mark:]
+	}
+	n := 0
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "goroutine ") && strings.Contains(line, " [") {
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, out, fmt.Errorf("no goroutine dump after SIGQUIT; output:\n%s", out)
+	}
+	return n, out, nil
 }
 
 // Stop sends SIGTERM and waits up to timeout for a clean exit, then kills.
