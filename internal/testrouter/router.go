@@ -209,31 +209,48 @@ func (r *Router) Kill() {
 }
 
 // Goroutines ends the router with SIGQUIT, which makes the Go runtime
-// print every goroutine's stack, and returns how many goroutines there were
-// and the dump. The router is gone afterwards.
-func (r *Router) Goroutines(timeout time.Duration) (int, string, error) {
+// print every goroutine's stack, and returns the stacks of its goroutines
+// (not the runtime's own). The router is gone afterwards.
+func (r *Router) Goroutines(timeout time.Duration) ([]string, error) {
 	mark := len(r.tail.String())
 	r.cmd.Process.Signal(syscall.SIGQUIT)
 	select {
 	case <-r.done:
 	case <-time.After(timeout):
 		r.Kill()
-		return 0, "", fmt.Errorf("cc-router serve did not exit within %v of SIGQUIT", timeout)
+		return nil, fmt.Errorf("cc-router serve did not exit within %v of SIGQUIT", timeout)
 	}
 	out := r.tail.String()
 	if mark <= len(out) {
 		out = out[mark:]
 	}
-	n := 0
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(line, "goroutine ") && strings.Contains(line, " [") {
-			n++
+	var stacks []string
+	for _, block := range strings.Split(out, "\n\n") {
+		block = strings.TrimLeft(block, "\n")
+		if strings.HasPrefix(block, "goroutine ") && strings.Contains(block, " [") && !runtimeOnly(block) {
+			stacks = append(stacks, block)
 		}
 	}
-	if n == 0 {
-		return 0, out, fmt.Errorf("no goroutine dump after SIGQUIT; output:\n%s", out)
+	if len(stacks) == 0 {
+		return nil, fmt.Errorf("no goroutine dump after SIGQUIT; output:\n%s", out)
 	}
-	return n, out, nil
+	return stacks, nil
+}
+
+// runtimeOnly reports whether a goroutine's stack holds only the Go
+// runtime's own functions (GC workers, the scavenger, …), whose number
+// varies with the garbage collector's activity.
+func runtimeOnly(block string) bool {
+	lines := strings.Split(block, "\n")
+	for _, l := range lines[1:] {
+		if l == "" || strings.HasPrefix(l, "\t") || strings.HasPrefix(l, "created by ") {
+			continue
+		}
+		if !strings.HasPrefix(l, "runtime.") && !strings.HasPrefix(l, "internal/runtime") {
+			return false
+		}
+	}
+	return true
 }
 
 // Stop sends SIGTERM and waits up to timeout for a clean exit, then kills.
