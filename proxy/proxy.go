@@ -13,6 +13,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cc-router/cc-router/credentials"
@@ -101,11 +102,29 @@ func newProxy(cfg Config, tokens credentials.TokenProvider) (*Proxy, error) {
 		Rewrite:       func(pr *httputil.ProxyRequest) { rewrite(pr, up) },
 		Transport:     &failover{p: p, base: cfg.Transport},
 		FlushInterval: -1,
+		BufferPool:    copyBuffers,
 		ErrorHandler:  p.upstreamError,
 		ErrorLog:      slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	return p, nil
 }
+
+// copyBuffers lends the reverse proxy its response copy buffers; without a
+// pool it allocates 32 KB for every response, more than half of all the
+// bytes the proxy allocates (measured with pprof under `make bench`).
+var copyBuffers = &bufferPool{}
+
+// bufferPool is an httputil.BufferPool of 32 KB buffers.
+type bufferPool struct{ pool sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.pool.Get().(*[]byte); ok {
+		return *buf
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.pool.Put(&buf) }
 
 func setDefault[T comparable](v *T, def T) {
 	var zero T

@@ -232,12 +232,14 @@ func (l *load) warmupRun(ctx context.Context) {
 	l.duration = d
 }
 
+// newClient is the load generator's client. Like Claude Code's, it asks
+// for gzip: the fake then compresses on both paths (as Anthropic does), and
+// the direct path pays for decompressing as the router does.
 func newClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		MaxIdleConns:        256,
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     time.Minute,
-		DisableCompression:  true,
 	}}
 }
 

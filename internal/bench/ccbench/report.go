@@ -59,6 +59,14 @@ func (r report) markdown() string {
 				d.errors, o.errors, strings.ReplaceAll(d.firstErr+" "+o.firstErr, "|", "/"))
 		}
 	}
+	var conns int64
+	var reqs int
+	for _, m := range r.ms {
+		conns += m.routerConns
+		reqs += m.router.requests
+	}
+	fmt.Fprintf(&b, "\nUpstream connections: the router opened %d connections to the fake for %d measured requests (plus warm-ups) across all scenarios; its pool carries over from one scenario to the next, so a scenario shows only the connections it added.\n", conns, reqs)
+	b.WriteString("Peak RSS is reset (clear_refs) before each routed run, so it is the larger of the RSS left by earlier scenarios and the peak of this one.\n")
 	if s := r.stream; s != nil {
 		fmt.Fprintf(&b, "\nStreaming latency: the fake sends %d events %v apart, %d streams per path; delay = the client reading an event minus the fake flushing it (one process, one clock).\n\n", s.events, s.gap, s.rounds)
 		b.WriteString("| path | delay per event p50 ms | p99 ms |\n|---|--:|--:|\n")
