@@ -130,3 +130,25 @@ func TestBackoffDoublesUpToTheCap(t *testing.T) {
 		t.Errorf("a success did not reset the backoff")
 	}
 }
+
+func TestFailedWriteLeavesThePreviousFileAndNoTempFile(t *testing.T) {
+	dir := t.TempDir()
+	// A non-empty directory where the file should be: the rename fails
+	// after the temp file was written and synced.
+	path := filepath.Join(dir, "accounts.json")
+	if err := os.MkdirAll(filepath.Join(path, "keep"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writeStore(path, []byte("[]\n")); err == nil {
+		t.Fatal("writeStore over a directory succeeded")
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temp file %s left after a failed write", e.Name())
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(path, "keep")); err != nil || !fi.IsDir() {
+		t.Errorf("the previous contents were disturbed")
+	}
+}
