@@ -387,7 +387,7 @@ func TestTokenEndpointRedirectsAreNotFollowed(t *testing.T) {
 	defer redirect.Close()
 	pair := fake.IssueTokens("")
 	path := writeAccounts(t, seedFrom("acct", pair, time.Now().Add(-time.Minute)))
-	m := newManager(t, path, fake, func(c *credentials.Config) { c.TokenURL = redirect.URL })
+	m := newManager(t, path, fake, func(c *credentials.Config) { c.TokenURL = redirect.URL; c.HTTPClient = &http.Client{} })
 	_, err := m.AccessToken(context.Background(), "acct")
 	var re *credentials.RefreshError
 	if !errors.As(err, &re) || re.StatusCode != http.StatusTemporaryRedirect || re.Terminal() {

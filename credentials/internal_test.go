@@ -105,3 +105,50 @@ func TestRedactToken(t *testing.T) {
 		t.Errorf("scrubTokens = %q", s)
 	}
 }
+
+func TestBackoffDoublesUpToTheCap(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := &Manager{cfg: Config{RetryMin: time.Second, RetryMax: 30 * time.Second, Now: func() time.Time { return now }},
+		retries: map[string]*retryState{}}
+	want := []time.Duration{1, 2, 4, 8, 16, 30, 30, 30}
+	for i, w := range want {
+		m.noteFailure("a", errors.New("503"))
+		got := m.retryAt("a").Sub(now)
+		w *= time.Second
+		if got < w-w/5 || got > w+w/5 {
+			t.Errorf("failure %d: next try in %v, want %v ±20%%", i+1, got, w)
+		}
+	}
+	if err := m.backingOff("a", now, false); err == nil {
+		t.Errorf("not backing off right after a failure")
+	}
+	if err := m.backingOff("a", now.Add(onDemandRetry), true); err != nil {
+		t.Errorf("a caller with an expired token waits more than %v: %v", onDemandRetry, err)
+	}
+	m.noteSuccess("a")
+	if !m.retryAt("a").IsZero() || m.backingOff("a", now, false) != nil {
+		t.Errorf("a success did not reset the backoff")
+	}
+}
+
+func TestFailedWriteLeavesThePreviousFileAndNoTempFile(t *testing.T) {
+	dir := t.TempDir()
+	// A non-empty directory where the file should be: the rename fails
+	// after the temp file was written and synced.
+	path := filepath.Join(dir, "accounts.json")
+	if err := os.MkdirAll(filepath.Join(path, "keep"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writeStore(path, []byte("[]\n")); err == nil {
+		t.Fatal("writeStore over a directory succeeded")
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temp file %s left after a failed write", e.Name())
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(path, "keep")); err != nil || !fi.IsDir() {
+		t.Errorf("the previous contents were disturbed")
+	}
+}

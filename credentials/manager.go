@@ -27,6 +27,7 @@ type Config struct {
 	// RefreshBuffer: tokens expiring within it are refreshed (default 10m).
 	RefreshBuffer time.Duration
 	// HTTPClient for the token endpoint (default: a client with timeouts).
+	// Redirects are never followed, whatever its CheckRedirect says.
 	HTTPClient *http.Client
 	// Now is the clock (default time.Now); tests swap it.
 	Now func() time.Time
@@ -120,12 +121,13 @@ func NewManager(cfg Config) (*Manager, error) {
 		cfg.RefreshBuffer = 10 * time.Minute
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{
-			Timeout: 30 * time.Second,
-			// A redirect would resend the refresh token to another URL.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
+	// A redirect would resend the refresh token to another URL: answer it
+	// as an error instead (on a copy; the caller's client is not changed).
+	noRedirect := *cfg.HTTPClient
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.HTTPClient = &noRedirect
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

@@ -26,6 +26,7 @@ type RefreshError struct {
 	Description string
 }
 
+// Error says what the token endpoint answered, without any token.
 func (e *RefreshError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "token endpoint answered %d", e.StatusCode)

@@ -20,6 +20,7 @@ type FileError struct {
 	Msg    string
 }
 
+// Error is "path:line:column: message", the form editors jump to.
 func (e *FileError) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.Path, e.Line, e.Column, e.Msg)
 }
