@@ -320,16 +320,6 @@ func (t *tracker) failedOver(id string) {
 	t.totalFO++
 }
 
-// rateLimitOf returns a copy of the account's rate-limit view.
-func (t *tracker) rateLimitOf(id string) rateLimit {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if a := t.byID[id]; a != nil {
-		return a.rl
-	}
-	return rateLimit{}
-}
-
 // addUsage adds tokens the account's response reported.
 func (t *tracker) addUsage(id string, u Usage) {
 	t.mu.Lock()

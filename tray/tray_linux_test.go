@@ -158,12 +158,6 @@ func (n *notifications) matching(substr string) []note {
 	return out
 }
 
-func (n *notifications) all() []note {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return append([]note(nil), n.notes...)
-}
-
 // desktop is the test's side of the session bus: the tray host and the
 // notification daemon.
 type desktop struct {
@@ -722,7 +716,7 @@ func TestTrayReportsAPortInUseAndStartsLater(t *testing.T) {
 		code, err := routeRequest(e.listen)
 		return err == nil && code == 200
 	})
-	m = c.waitMenu("the error line gone", func(m menuNode) bool { return !hasLabel("Could not start")(m) && hasLabel("Stop routing")(m) })
+	c.waitMenu("the error line gone", func(m menuNode) bool { return !hasLabel("Could not start")(m) && hasLabel("Stop routing")(m) })
 }
 
 func TestTrayAppearsWhenATrayHostStartsLater(t *testing.T) {
