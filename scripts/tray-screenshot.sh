@@ -45,7 +45,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-port=$((20000 + RANDOM % 20000))
+port=${SHOT_PORT:-3456}  # the default port, as a user would see it
 "$work/cc-router" --listen "127.0.0.1:$port" --upstream "$upstream" >"$work/cc-router.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/cc-router/health" >/dev/null && break; sleep 0.1; done
@@ -63,5 +63,5 @@ x=${ICON_X:-898} y=${ICON_Y:-12}
 xdotool mousemove "$x" "$y" click 1
 sleep 1.5
 mkdir -p "$(dirname "$out")"
-import -window root -crop 520x300+504+0 +repage "$out"
+import -window root -crop 1024x345+0+0 +repage "$out"
 echo "wrote $out"
