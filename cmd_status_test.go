@@ -67,15 +67,6 @@ func TestStatusExitsNonZeroWhenNoRouterAnswers(t *testing.T) {
 	}
 }
 
-func TestDialableAddrTurnsTheUnspecifiedAddressIntoLoopback(t *testing.T) {
-	cases := map[string]string{"0.0.0.0:3456": "127.0.0.1:3456", "[::]:1": "127.0.0.1:1", "127.0.0.1:9": "127.0.0.1:9", "10.0.0.5:3456": "10.0.0.5:3456"}
-	for in, want := range cases {
-		if got := dialableAddr(in); got != want {
-			t.Errorf("dialableAddr(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // TestStatusAgainstARunningServe asks a real serve (on the fake upstream)
 // for its status, as a user would after routing a request: the table, the
 // JSON, and the exit code while routing works and once every account is
