@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,6 +38,56 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// runningServe is serve running in this process on its own context.
+type runningServe struct {
+	addr   string
+	logs   *lockedBuffer
+	cancel context.CancelFunc
+	exit   chan int
+}
+
+// startServe runs serve with cfg until the test stops it (or ends) and
+// returns once it listens.
+func startServe(t *testing.T, cfg config.Config) *runningServe {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &runningServe{logs: &lockedBuffer{}, cancel: cancel, exit: make(chan int, 1)}
+	addrCh := make(chan string, 1)
+	go func() { s.exit <- serve(ctx, cfg, s.logs, func(a string) { addrCh <- a }) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-s.exit:
+			s.exit <- code
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	select {
+	case s.addr = <-addrCh:
+	case code := <-s.exit:
+		t.Fatalf("serve exited %d:\n%s", code, s.logs.String())
+	case <-time.After(5 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	return s
+}
+
+// stop cancels serve's context, as SIGINT and SIGTERM do, and returns its
+// exit code.
+func (s *runningServe) stop(t *testing.T) int {
+	t.Helper()
+	s.cancel()
+	select {
+	case code := <-s.exit:
+		s.exit <- code
+		return code
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+		return -1
+	}
 }
 
 // serveHome makes a cc-router home with n accounts the fake issued and
@@ -75,19 +126,8 @@ func TestServeRoutesStreamingSessionsOverEveryAccountAndStopsCleanly(t *testing.
 	cfg := config.Defaults()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Upstream = fake.URL
-	var logs lockedBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	addrCh := make(chan string, 1)
-	exit := make(chan int, 1)
-	go func() { exit <- serve(ctx, cfg, &logs, func(a string) { addrCh <- a }) }()
-	var addr string
-	select {
-	case addr = <-addrCh:
-	case code := <-exit:
-		t.Fatalf("serve exited %d:\n%s", code, logs.String())
-	case <-time.After(5 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	s := startServe(t, cfg)
+	addr, logs := s.addr, s.logs
 
 	used := map[string]bool{}
 	for s := range 6 {
@@ -99,13 +139,7 @@ func TestServeRoutesStreamingSessionsOverEveryAccountAndStopsCleanly(t *testing.
 		if err != nil {
 			t.Fatal(err)
 		}
-		var events []string
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if name, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
-				events = append(events, name)
-			}
-		}
+		events := sseEventNames(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 || len(events) < 4 || events[0] != "message_start" || events[len(events)-1] != "message_stop" {
 			t.Fatalf("session %d: status %d events %v", s, resp.StatusCode, events)
@@ -127,14 +161,8 @@ func TestServeRoutesStreamingSessionsOverEveryAccountAndStopsCleanly(t *testing.
 		t.Errorf("health: %+v", h)
 	}
 
-	cancel() // what SIGINT/SIGTERM do
-	select {
-	case code := <-exit:
-		if code != 0 {
-			t.Errorf("serve exited %d", code)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("serve did not stop")
+	if code := s.stop(t); code != 0 {
+		t.Errorf("serve exited %d", code)
 	}
 	if _, err := http.Get("http://" + addr + proxy.HealthPath); err == nil {
 		t.Error("still listening after shutdown")
@@ -180,21 +208,10 @@ func TestServeWithASecretFileListensBeyondLoopbackAndChecksTheSecret(t *testing.
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	addrCh := make(chan string, 1)
-	exit := make(chan int, 1)
-	go func() { exit <- serve(ctx, cfg, &logs, func(a string) { addrCh <- a }) }()
-	var addr string
-	select {
-	case addr = <-addrCh:
-	case code := <-exit:
-		t.Fatalf("serve exited %d:\n%s", code, logs.String())
-	}
-	_, port, _ := strings.Cut(addr, "]:")
-	if port == "" {
-		_, port, _ = strings.Cut(addr, ":")
+	s := startServe(t, cfg)
+	_, port, err := net.SplitHostPort(s.addr)
+	if err != nil {
+		t.Fatal(err)
 	}
 	url := "http://127.0.0.1:" + port + "/v1/messages"
 	body := `{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}`
@@ -216,9 +233,104 @@ func TestServeWithASecretFileListensBeyondLoopbackAndChecksTheSecret(t *testing.
 			t.Errorf("secret %q: %d, want %d", c.key, resp.StatusCode, c.want)
 		}
 	}
-	cancel()
-	<-exit
-	if strings.Contains(logs.String(), "team-proxy-secret") {
+	s.stop(t)
+	if strings.Contains(s.logs.String(), "team-proxy-secret") {
 		t.Error("the proxy secret is in the log")
+	}
+}
+
+// sseEventNames reads a Server-Sent Events body to its end and returns the
+// event names in order.
+func sseEventNames(body io.Reader) []string {
+	var events []string
+	sc := bufio.NewScanner(body)
+	for sc.Scan() {
+		if name, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+			events = append(events, name)
+		}
+	}
+	return events
+}
+
+// streamRequest is a streaming Messages request as Claude Code sends it.
+func streamRequest(t *testing.T, addr, session string) *http.Request {
+	t.Helper()
+	body := `{"model":"claude-sonnet-4-5","max_tokens":32,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	req, err := http.NewRequest("POST", "http://"+addr+"/v1/messages?beta=true", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Claude-Code-Session-Id", session)
+	req.Header.Set("anthropic-version", "2023-06-01")
+	return req
+}
+
+func TestServeShutdownLetsAStreamInFlightFinish(t *testing.T) {
+	fake := fakeanthropic.New()
+	defer fake.Close()
+	serveHome(t, fake, 1)
+	// About 2.4 s of stream: long enough to stop serve in its middle.
+	fake.SetReply(fakeanthropic.Reply{Chunks: 20, EventDelay: 100 * time.Millisecond})
+	cfg := config.Defaults()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Upstream = fake.URL
+	s := startServe(t, cfg)
+
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Do(streamRequest(t, s.addr, "shutdown-session"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	body := bufio.NewReader(resp.Body)
+	first, err := body.ReadString('\n')
+	if err != nil || first != "event: message_start\n" {
+		t.Fatalf("first line %q, %v", first, err)
+	}
+
+	s.cancel() // what SIGINT/SIGTERM do, with the stream in its first events
+	stopped := time.Now()
+	deadline := stopped.Add(time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", s.addr, 200*time.Millisecond)
+		if err != nil {
+			break // the listener is closed: no new requests
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("serve still accepts connections a second after it was told to stop")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case code := <-s.exit:
+		t.Fatalf("serve exited %d while a stream was in flight", code)
+	default:
+	}
+
+	events := sseEventNames(body)
+	if len(events) == 0 || events[len(events)-1] != "message_stop" {
+		t.Fatalf("the stream was cut at shutdown: events after message_start %v", events)
+	}
+	if n := strings.Count(strings.Join(events, " "), "content_block_delta"); n != 20 {
+		t.Errorf("%d text deltas arrived, want all 20", n)
+	}
+	if took := time.Since(stopped); took < 500*time.Millisecond {
+		t.Errorf("the stream ended %v after the stop: it was not in flight (make the reply slower)", took)
+	}
+	select {
+	case code := <-s.exit:
+		s.exit <- code
+		if code != 0 {
+			t.Errorf("serve exited %d, want 0", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("serve did not return after the stream finished")
+	}
+	if !strings.Contains(s.logs.String(), "msg=\"shutting down\"") || strings.Contains(s.logs.String(), "cut at shutdown") {
+		t.Errorf("the log does not show a clean shutdown:\n%s", s.logs.String())
 	}
 }

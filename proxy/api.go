@@ -145,8 +145,8 @@ type AccountHealth struct {
 	Reset7d             time.Time        `json:"reset7d,omitzero"`
 	SessionLimitPercent float64          `json:"sessionLimitPercent,omitempty"`
 	WeeklyLimitPercent  float64          `json:"weeklyLimitPercent,omitempty"`
-	Requests            int64            `json:"requests"`
-	Errors              int64            `json:"errors"`
+	Requests            int64            `json:"requestCount"` // the Node tool's name
+	Errors              int64            `json:"errorCount"`
 	ErrorsByStatus      map[string]int64 `json:"errorsByStatus,omitempty"`
 	Failovers           int64            `json:"failovers"`
 	Tokens              Usage            `json:"tokens"`

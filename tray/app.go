@@ -21,6 +21,7 @@ import (
 
 	"github.com/cc-router/cc-router/credentials"
 	"github.com/cc-router/cc-router/credentials/signin"
+	"github.com/cc-router/cc-router/internal/config"
 	"github.com/cc-router/cc-router/proxy"
 )
 
@@ -278,7 +279,15 @@ func (a *app) loop(ctx context.Context, ev events) {
 	}
 }
 
-func (a *app) baseURL() string { return "http://" + a.cfg.Listen }
+// baseURL is Claude Code's ANTHROPIC_BASE_URL for this router: where it
+// listens, else where it would.
+func (a *app) baseURL() string {
+	addr := a.cfg.Proxy.Addr()
+	if addr == "" {
+		addr = a.cfg.Listen
+	}
+	return config.ClientURL(addr)
+}
 
 func (a *app) snapshot() Snapshot {
 	a.mu.Lock()

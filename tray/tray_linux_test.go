@@ -363,6 +363,18 @@ func newAppEnv(t *testing.T, busAddr string, fake *fakeanthropic.Server) *appEnv
 	e := &appEnv{home: home, routerDir: filepath.Join(home, ".cc-router"), listen: freePort(t)}
 	runtimeDir := filepath.Join(home, "run")
 	os.MkdirAll(runtimeDir, 0o700)
+	// Stand-ins for the desktop's clipboard and file-manager tools record
+	// what they were given in the home directory.
+	tools := filepath.Join(home, "bin")
+	os.MkdirAll(tools, 0o700)
+	for name, script := range map[string]string{
+		"xclip":    "#!/bin/sh\ncat > \"$HOME/clipboard\"\n",
+		"xdg-open": "#!/bin/sh\nprintf '%s' \"$1\" > \"$HOME/opened\"\n",
+	} {
+		if err := os.WriteFile(filepath.Join(tools, name), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	e.env = append(os.Environ(),
 		"HOME="+home,
 		"XDG_RUNTIME_DIR="+runtimeDir,
@@ -378,6 +390,7 @@ func newAppEnv(t *testing.T, busAddr string, fake *fakeanthropic.Server) *appEnv
 		"CLAUDE_CONFIG_DIR="+filepath.Join(home, ".claude"),
 		"DBUS_SESSION_BUS_ADDRESS="+busAddr,
 		"WAYLAND_DISPLAY=", "DISPLAY=",
+		"PATH="+tools+string(os.PathListSeparator)+os.Getenv("PATH"),
 	)
 	return e
 }
@@ -636,6 +649,22 @@ func TestTrayOverDBus(t *testing.T) {
 		})
 		c.click(m, "Start at login")
 		eventually(t, "the autostart entry to go", 10*time.Second, func() bool { _, err := os.Stat(entry); return os.IsNotExist(err) })
+	})
+
+	t.Run("Copy base URL and Open accounts folder use the desktop's tools", func(t *testing.T) {
+		c.t = t
+		c.click(c.layout(), "Copy base URL")
+		c.click(c.layout(), "Open accounts folder")
+		read := func(name string) string { b, _ := os.ReadFile(filepath.Join(e.home, name)); return string(b) }
+		eventually(t, "the clipboard and the file manager", 10*time.Second, func() bool {
+			return read("clipboard") != "" && read("opened") != ""
+		})
+		if got, want := read("clipboard"), "http://"+e.listen; got != want {
+			t.Errorf("the clipboard holds %q, want %q", got, want)
+		}
+		if got := read("opened"); got != e.routerDir {
+			t.Errorf("opened %q, want the accounts folder %q", got, e.routerDir)
+		}
 	})
 
 	t.Run("Quit stops routing and exits cleanly", func(t *testing.T) {

@@ -353,6 +353,20 @@ func (c Config) Redacted() Config {
 	return c
 }
 
+// ClientURL is the base URL a client on this machine uses to reach a
+// router listening on listen (ANTHROPIC_BASE_URL, status): the unspecified
+// address (0.0.0.0, ::) is reached on 127.0.0.1.
+func ClientURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
 // IsLoopback reports whether the listen address only accepts local clients.
 func (c Config) IsLoopback() bool {
 	host, _, err := net.SplitHostPort(c.Listen)

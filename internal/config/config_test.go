@@ -139,3 +139,20 @@ func TestAMissingFileIsTheDefaults(t *testing.T) {
 		t.Fatal("default listen address is not loopback")
 	}
 }
+
+func TestClientURLReachesTheUnspecifiedAddressOnLoopback(t *testing.T) {
+	cases := map[string]string{
+		"0.0.0.0:3456":   "http://127.0.0.1:3456",
+		"[::]:1":         "http://127.0.0.1:1",
+		":3456":          "http://127.0.0.1:3456",
+		"127.0.0.1:9":    "http://127.0.0.1:9",
+		"[::1]:9":        "http://[::1]:9",
+		"10.0.0.5:3456":  "http://10.0.0.5:3456",
+		"localhost:3456": "http://localhost:3456",
+	}
+	for in, want := range cases {
+		if got := ClientURL(in); got != want {
+			t.Errorf("ClientURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -201,6 +203,21 @@ func TestClientFaultsLeaveTheRouterResponsive(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		p.check(t, "slowloris")
+		if *soak {
+			// The router's header timeout (30 s) must close them.
+			closed := 0
+			deadline := time.Now().Add(45 * time.Second)
+			for _, c := range conns {
+				c.SetReadDeadline(deadline)
+				if _, err := c.Read(make([]byte, 1)); err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+					closed++
+				}
+			}
+			t.Logf("slowloris: the router closed %d of %d connections that never finished their headers", closed, len(conns))
+			if closed != len(conns) {
+				t.Errorf("the router kept %d connections with unfinished headers open for 45 s", len(conns)-closed)
+			}
+		}
 		for _, c := range conns {
 			c.Close()
 		}

@@ -24,13 +24,14 @@ import (
 // The fake itself knows only which tokens are live, not their chains.
 type rotations struct {
 	mu       sync.Mutex
-	next     map[string]string
+	next     map[string]string    // spent -> issued
+	answered map[string]time.Time // issued -> when the fake's answer came back
 	srv      *httptest.Server
 	inFlight atomic.Int64 // exchanges with the fake not yet recorded
 }
 
 func newRotations(t *testing.T, tokenURL string) *rotations {
-	r := &rotations{next: map[string]string{}}
+	r := &rotations{next: map[string]string{}, answered: map[string]time.Time{}}
 	client := &http.Client{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.inFlight.Add(1)
@@ -62,6 +63,7 @@ func newRotations(t *testing.T, tokenURL string) *rotations {
 		if resp.StatusCode == http.StatusOK && json.Unmarshal(answer, &issued) == nil && issued.RefreshToken != "" {
 			r.mu.Lock()
 			r.next[sent.RefreshToken] = issued.RefreshToken
+			r.answered[issued.RefreshToken] = time.Now()
 			r.mu.Unlock()
 		}
 		for k, v := range resp.Header {
@@ -86,6 +88,13 @@ func (r *rotations) settle() {
 			quiet = 0
 		}
 	}
+}
+
+// answeredAt is when the fake's answer issuing rt came back.
+func (r *rotations) answeredAt(rt string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.answered[rt]
 }
 
 // forget drops the recorded successor of rt (rt was revived and starts
@@ -170,6 +179,7 @@ func TestKillDuringRefreshStormsNeverLosesTheNewestToken(t *testing.T) {
 	}
 	var (
 		windowHits int // account snapshots holding the previous token
+		afterKill  int // of those, answers that came back after the kill
 		rotated    int // refreshes the fake answered
 		atKill     = map[int]int{}
 	)
@@ -200,12 +210,18 @@ func TestKillDuringRefreshStormsNeverLosesTheNewestToken(t *testing.T) {
 			}()
 		}
 		time.Sleep(time.Duration(rand.IntN(80)) * time.Millisecond)
+		killedAt := time.Now()
 		r.Kill()
 		stop()
 		wg.Wait()
 		rot.settle()
 
 		stored := storedTokens(t, e.accountsPath())
+		if fi, err := os.Stat(e.accountsPath()); err != nil {
+			t.Fatal(err)
+		} else if fi.Mode().Perm() != 0o600 {
+			t.Fatalf("kill %d: accounts.json has mode %v, want 0600", i, fi.Mode().Perm())
+		}
 		hitsNow := 0
 		for _, a := range e.accounts {
 			got := stored[a.ID]
@@ -219,6 +235,9 @@ func TestKillDuringRefreshStormsNeverLosesTheNewestToken(t *testing.T) {
 				}
 			case len(ch) >= 2 && got == ch[len(ch)-2]:
 				windowHits++
+				if rot.answeredAt(newest).After(killedAt) {
+					afterKill++
+				}
 				hitsNow++
 				// The token on disk is spent: revive it so the chain goes on.
 				e.fake.AcceptRefreshToken(got)
@@ -235,8 +254,10 @@ func TestKillDuringRefreshStormsNeverLosesTheNewestToken(t *testing.T) {
 		}
 	}
 	leftovers, _ := filepath.Glob(filepath.Join(e.home, ".accounts.json*"))
-	t.Logf("%d kills, %d refreshes answered by the fake, %d account snapshots caught in the answer-to-fsync window (kills by accounts caught: %v), %d temporary files left behind",
-		kills, rotated, windowHits, atKill, len(leftovers))
+	t.Logf("%d kills, %d refreshes answered by the fake; %d times an account was caught in the window between the fake rotating its token and the fsync "+
+		"(%d of them: the refresh request was on its way when the router died, the answer came back after the kill; %d: the answer came back before the kill and was not yet on disk); "+
+		"kills by accounts caught: %v; %d temporary files left behind",
+		kills, rotated, windowHits, afterKill, windowHits-afterKill, atKill, len(leftovers))
 	// Each start cleans up what killed writers left; at most the last
 	// kill's temp file may remain.
 	if len(leftovers) > 1 {

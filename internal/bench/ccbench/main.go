@@ -199,6 +199,9 @@ func run(duration time.Duration, out, bin, only string, selBench bool, rounds in
 	text := rep.markdown()
 	fmt.Print(text)
 	if out != "" {
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
 		return os.WriteFile(out, []byte(rep.document(text)), 0o644)
 	}
 	return nil
