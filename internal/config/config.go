@@ -339,8 +339,13 @@ func (c *Config) Validate() error {
 	if c.BodyLimit <= 0 {
 		return fmt.Errorf("bodyLimit %d: want a positive number of bytes", c.BodyLimit)
 	}
-	if c.RefreshBuffer < 0 || c.Cooldown429 < 0 || c.Cooldown529 < 0 {
-		return errors.New("refreshBuffer and cooldowns must not be negative")
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"refreshBuffer", c.RefreshBuffer}, {"cooldown429", c.Cooldown429}, {"cooldown529", c.Cooldown529}} {
+		if d.v <= 0 { // zero would silently mean the default further down
+			return fmt.Errorf("%s %s: want a positive duration, e.g. \"90s\"", d.key, d.v)
+		}
 	}
 	return nil
 }
