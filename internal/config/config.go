@@ -217,7 +217,7 @@ func lineCol(data []byte, offset int64) (line, col int) {
 const Env = `CC_ROUTER_HOME      directory of accounts.json and config.json (default ~/.cc-router)
 CC_ROUTER_CONFIG    configuration file (default $CC_ROUTER_HOME/config.json)
 CC_ROUTER_LISTEN    listen address
-PORT                listen port on 127.0.0.1 (as in the Node.js cc-router)
+PORT                listen port only, keeping the host (as in the Node.js cc-router)
 CC_ROUTER_UPSTREAM  upstream URL (LITELLM_URL is accepted too)
 CC_ROUTER_PROXY_SECRET  proxy secret
 CC_ROUTER_STRATEGY  headroom or round-robin`
