@@ -373,12 +373,16 @@ func (m *Manager) applyRefresh(a *account, tr *tokenResponse, now time.Time) {
 		a.Scopes = strings.Fields(tr.Scope)
 	}
 	if tr.Account != nil {
-		if tr.Account.UUID != "" {
+		if tr.Account.UUID != "" && validText("account uuid", tr.Account.UUID) == nil {
 			a.AccountUUID = tr.Account.UUID
 		}
-		if tr.Account.Email != "" {
+		if tr.Account.Email != "" && validText("email", tr.Account.Email) == nil {
 			a.Email = tr.Account.Email
 		}
+	}
+	if tr.Organization != nil && tr.Organization.UUID != "" &&
+		validText("organization uuid", tr.Organization.UUID) == nil && validText("organization name", tr.Organization.Name) == nil {
+		a.OrgUUID, a.OrgName = tr.Organization.UUID, tr.Organization.Name
 	}
 	a.State, a.StateReason = StateOK, ""
 	a.LastRefresh = now.UnixMilli()
@@ -571,6 +575,9 @@ func copyTokens(dst, src *account) {
 	}
 	if src.Email != "" {
 		dst.Email = src.Email
+	}
+	if src.OrgUUID != "" {
+		dst.OrgUUID, dst.OrgName = src.OrgUUID, src.OrgName
 	}
 }
 

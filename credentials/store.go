@@ -152,6 +152,8 @@ type account struct {
 	Source      string
 	SourceRef   string // the file path or Keychain service imported from
 	AccountUUID string
+	OrgUUID     string // the organization (each Pro/Max login is its own)
+	OrgName     string
 	State       State
 	StateReason string
 	LastRefresh int64 // Unix ms of the last successful refresh
@@ -280,6 +282,7 @@ var knownKeys = []string{
 	"id", "accessToken", "refreshToken", "expiresAt", "scopes", "enabled",
 	"sessionLimitPercent", "weeklyLimitPercent", "provider",
 	"email", "accountUuid", "source", "sourceRef", "state", "stateReason", "lastRefresh",
+	"organizationUuid", "organizationName",
 }
 
 func isKnownKey(k string) bool {
@@ -404,7 +407,8 @@ func parseRecord(path string, data []byte, off int64, raw json.RawMessage) (*rec
 	}{
 		{"provider", &a.Provider}, {"email", &a.Email}, {"accountUuid", &a.AccountUUID},
 		{"source", &a.Source}, {"sourceRef", &a.SourceRef}, {"state", &state},
-		{"stateReason", &a.StateReason},
+		{"stateReason", &a.StateReason}, {"organizationUuid", &a.OrgUUID},
+		{"organizationName", &a.OrgName},
 	} {
 		if err := str(s.k, s.dst, false); err != nil {
 			return nil, err
@@ -475,6 +479,7 @@ func encodeAccount(b *bytes.Buffer, r *record) error {
 	for k, v := range map[string]string{
 		"provider": a.Provider, "email": a.Email, "accountUuid": a.AccountUUID,
 		"source": a.Source, "sourceRef": a.SourceRef, "stateReason": a.StateReason,
+		"organizationUuid": a.OrgUUID, "organizationName": a.OrgName,
 	} {
 		if v != "" {
 			known[k] = v

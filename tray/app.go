@@ -470,10 +470,12 @@ func (a *app) fillEmails(ctx context.Context) {
 }
 
 // signIn runs "Add account…" (accountID "") or "Sign in again…": a sign-in
-// in the browser, proposing the account's email when it is known, whose
-// tokens the manager stores (replacing those of a stored account with the
-// same uuid). Only one runs at a time; "Waiting for sign-in… (cancel)"
-// ends it. The outcome is a notification.
+// in the browser, proposing the account's email when it is known. "Add
+// account…" stores the tokens as a new account (or replaces those of a
+// stored account with the same uuid); "Sign in again…" replaces the tokens
+// of accountID in place, and saves nothing if the browser signed in as
+// another account. Only one runs at a time; "Waiting for sign-in…
+// (cancel)" ends it. The outcome is a notification.
 func (a *app) signIn(ctx context.Context, accountID string) {
 	var hint string
 	if accountID != "" {
@@ -508,7 +510,13 @@ func (a *app) signIn(ctx context.Context, accountID string) {
 		a.cfg.Notifier.Notify(NotifySignIn, key, "cc-router: sign-in failed", err.Error())
 		return
 	}
-	info, added, err := a.cfg.Manager.SaveLogin(res.Tokens, "")
+	var info credentials.AccountInfo
+	added := false
+	if accountID != "" {
+		info, err = a.cfg.Manager.ReplaceLogin(accountID, res.Tokens)
+	} else {
+		info, added, err = a.cfg.Manager.SaveLogin(res.Tokens, "")
+	}
 	if err != nil {
 		a.cfg.Notifier.Notify(NotifySignIn, key, "cc-router: sign-in could not be saved", err.Error())
 		return
@@ -520,9 +528,6 @@ func (a *app) signIn(ctx context.Context, accountID string) {
 	title, body := "cc-router: added "+who, "Account "+info.ID+" signed in; it is used for routing now."
 	if !added {
 		title, body = "cc-router: signed in again as "+who, "Account "+info.ID+" has new tokens of its own."
-	}
-	if accountID != "" && info.ID != accountID {
-		body += " " + accountID + " still needs login: the browser signed in as another account."
 	}
 	a.cfg.Notifier.Notify(NotifySignIn, key, title, body)
 }

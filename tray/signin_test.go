@@ -3,8 +3,10 @@ package tray
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -172,5 +174,52 @@ func TestSignInAgainBringsBackAnAccountThatNeedsLogin(t *testing.T) {
 	got := notes.all()
 	if len(got) != 2 || !strings.HasPrefix(got[1], "cc-router: signed in again as bob@example.com") {
 		t.Errorf("notifications = %q, want the second saying bob signed in again", got)
+	}
+}
+
+func TestSignInAgainReplacesAnImportedAccountThatKnowsNoUUIDOrEmailInPlace(t *testing.T) {
+	a, fake, notes := signInApp(t, true)
+	m := a.cfg.Manager
+	// An import from a credentials file: the store learns neither the
+	// account's uuid nor its email.
+	pair := fake.IssueTokens("carol@example.com")
+	creds := filepath.Join(t.TempDir(), ".credentials.json")
+	body := fmt.Sprintf(`{"claudeAiOauth":{"accessToken":%q,"refreshToken":%q,"expiresAt":%d}}`,
+		pair.AccessToken, pair.RefreshToken, time.Now().Add(8*time.Hour).UnixMilli())
+	if err := os.WriteFile(creds, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.Import(context.Background(), credentials.ImportRequest{From: creds, ID: "imported"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetEnabled(res.AccountID, false); err != nil { // a setting that must survive
+		t.Fatal(err)
+	}
+	fake.RotateOutOfBand(pair.RefreshToken) // Claude Code spent the shared chain
+	if err := m.Refresh(context.Background(), res.AccountID); !errors.Is(err, credentials.ErrNeedsLogin) {
+		t.Fatalf("refresh of a spent chain: %v", err)
+	}
+	if info, _ := m.Account(res.AccountID); info.Email != "" || info.State != credentials.StateNeedsLogin {
+		t.Fatalf("before signing in again: %+v, want needs_login without email", info)
+	}
+
+	fake.SetSigninEmail("carol@example.com")
+	a.do(context.Background(), Action{Kind: ActionSignInAgain, AccountID: res.AccountID})
+	acc := m.Accounts()
+	if len(acc) != 1 {
+		t.Fatalf("accounts after Sign in again = %+v, want the one account replaced in place", acc)
+	}
+	info := acc[0]
+	if info.ID != "imported" || info.State != credentials.StateOK || info.Enabled ||
+		info.Source != credentials.SourceLogin || info.Email != "carol@example.com" {
+		t.Errorf("after Sign in again: %+v, want id imported, ok, still disabled, source login, carol's email", info)
+	}
+	if err := m.Refresh(context.Background(), info.ID); err != nil {
+		t.Errorf("refresh after signing in again: %v", err)
+	}
+	a.cfg.Notifier.Wait()
+	if got := notes.all(); len(got) != 1 || !strings.HasPrefix(got[0], "cc-router: signed in again as carol@example.com") {
+		t.Errorf("notifications = %q, want one saying carol signed in again", got)
 	}
 }
