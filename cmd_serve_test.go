@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -333,4 +334,136 @@ func TestServeShutdownLetsAStreamInFlightFinish(t *testing.T) {
 	if !strings.Contains(s.logs.String(), "msg=\"shutting down\"") || strings.Contains(s.logs.String(), "cut at shutdown") {
 		t.Errorf("the log does not show a clean shutdown:\n%s", s.logs.String())
 	}
+}
+
+// TestServeRunsWithEverySettingOfConfigJSON writes each router setting into
+// config.json, overrides some by environment and flags, and checks that
+// the running serve behaves by the winning value of each: the settings
+// reach the proxy and the credentials manager, not only the Config.
+func TestServeRunsWithEverySettingOfConfigJSON(t *testing.T) {
+	fake := fakeanthropic.New()
+	defer fake.Close()
+	serveHome(t, fake, 2) // tokens that expire in 8h
+	oldRefresh := fake.IssuedRefreshTokens()
+	home := os.Getenv("CC_ROUTER_HOME")
+	fileListen, envListen := freeAddr(t), freeAddr(t)
+	file := fmt.Sprintf(`{
+  "listen": %q,
+  "upstream": "http://127.0.0.1:9",
+  "proxySecret": "file-secret",
+  "strategy": "round-robin",
+  "refreshBuffer": "9h",
+  "cooldown429": "7m",
+  "cooldown529": "3m",
+  "bodyLimit": 4096
+}`, fileListen)
+	if err := os.WriteFile(filepath.Join(home, "config.json"), []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CC_ROUTER_LISTEN", envListen)
+	t.Setenv("CC_ROUTER_UPSTREAM", fake.URL)
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secretFile, []byte("flag-secret\n"), 0o600)
+
+	fs := newFlagSet(commands["serve"], io.Discard)
+	flags := config.RegisterFlags(fs)
+	if err := fs.Parse([]string{"--listen", "127.0.0.1:0", "--secret-file", secretFile}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, cfg)
+
+	if s.addr == fileListen || s.addr == envListen {
+		t.Errorf("serve listens on %s, not where --listen said (127.0.0.1:0)", s.addr)
+	}
+	send := func(key, body string) int {
+		t.Helper()
+		req, _ := http.NewRequest("POST", "http://"+s.addr+"/v1/messages", strings.NewReader(body))
+		req.Header.Set("x-api-key", key)
+		req.Header.Set("anthropic-version", "2023-06-01")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	small := `{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}`
+	if code := send("flag-secret", small); code != 200 {
+		t.Errorf("with the --secret-file secret, on the environment's upstream: %d, want 200", code)
+	}
+	if code := send("file-secret", small); code != 401 {
+		t.Errorf("with the file's secret, which --secret-file replaced: %d, want 401", code)
+	}
+	big := `{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[{"role":"user","content":"` + strings.Repeat("x", 5000) + `"}]}`
+	if code := send("flag-secret", big); code != 413 {
+		t.Errorf("a 5000-byte body over bodyLimit 4096: %d, want 413", code)
+	}
+
+	// refreshBuffer 9h: tokens with 8h left are refreshed at once (the
+	// default, 10m, would leave them alone for hours).
+	deadline := time.Now().Add(5 * time.Second)
+	for _, rt := range oldRefresh {
+		for fake.RefreshTokenLive(rt) {
+			if time.Now().After(deadline) {
+				t.Fatal("tokens inside refreshBuffer (9h) were not refreshed")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	// cooldown429 and cooldown529 bench an account for 7m and 3m after a
+	// 429 or 529 that names no reset time.
+	fake.InjectFault(fakeanthropic.Fault{Status: 429, Times: 1})
+	send("flag-secret", small)
+	fake.InjectFault(fakeanthropic.Fault{Status: 529, Times: 1})
+	send("flag-secret", small)
+	h := health(t, s.addr, "flag-secret")
+	if h.Strategy != "round-robin" || h.Upstream != fake.URL {
+		t.Errorf("health says strategy %q upstream %q, want round-robin (file) and %s (environment)", h.Strategy, h.Upstream, fake.URL)
+	}
+	var benched []time.Duration
+	for _, a := range h.Accounts {
+		if !a.CoolingUntil.IsZero() {
+			benched = append(benched, time.Until(a.CoolingUntil).Round(time.Minute))
+		}
+	}
+	slices.Sort(benched)
+	if !slices.Equal(benched, []time.Duration{3 * time.Minute, 7 * time.Minute}) {
+		t.Errorf("accounts benched for %v after a 429 and a 529, want [3m 7m]", benched)
+	}
+}
+
+// freeAddr is a loopback address nothing listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// health fetches the router's health document.
+func health(t *testing.T, addr, secret string) proxy.Health {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+addr+proxy.HealthPath, nil)
+	if secret != "" {
+		req.Header.Set("Authorization", "Bearer "+secret)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var h proxy.Health
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatalf("health: %s: %v", resp.Status, err)
+	}
+	return h
 }

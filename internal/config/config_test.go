@@ -99,6 +99,8 @@ func TestBadFilesAreErrorsThatNameWhatAndWhere(t *testing.T) {
 		{"a bad duration names the key", `{"refreshBuffer":"soon"}`, []string{`key "refreshBuffer"`, "soon"}},
 		{"a non-object top level is refused", `[1,2]`, []string{"must be a JSON object"}},
 		{"a bad strategy is refused", `{"strategy":"random"}`, []string{`strategy "random"`}},
+		{"a zero cooldown is refused", `{"cooldown529":0}`, []string{"cooldown529 0s", "positive"}},
+		{"a negative refresh buffer is refused", `{"refreshBuffer":"-5m"}`, []string{"refreshBuffer -5m0s", "positive"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
