@@ -416,11 +416,7 @@ func (m *Manager) adoptFromSource(ctx context.Context, t *txn, a *account) bool 
 	if !m.sameAccount(ctx, a, login) {
 		return false
 	}
-	a.AccessToken, a.RefreshToken = login.AccessToken, login.RefreshToken
-	a.ExpiresAt = login.ExpiresAt.UnixMilli()
-	if len(login.Scopes) > 0 {
-		a.Scopes = login.Scopes
-	}
+	a.setTokens(login.AccessToken, login.RefreshToken, login.ExpiresAt, login.Scopes)
 	t.write = true
 	t.rotated[a.ID] = a
 	msg := fmt.Sprintf("adopted a newer login from %s (%s) after the stored refresh token was rejected", a.Source, sourceLabel(a))
