@@ -132,11 +132,7 @@ func TestServeRoutesStreamingSessionsOverEveryAccountAndStopsCleanly(t *testing.
 
 	used := map[string]bool{}
 	for s := range 6 {
-		body := `{"model":"claude-sonnet-4-5","max_tokens":32,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
-		req, _ := http.NewRequest("POST", "http://"+addr+"/v1/messages?beta=true", strings.NewReader(body))
-		req.Header.Set("X-Claude-Code-Session-Id", fmt.Sprintf("serve-session-%d", s))
-		req.Header.Set("anthropic-version", "2023-06-01")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := http.DefaultClient.Do(streamRequest(t, addr, fmt.Sprintf("serve-session-%d", s)))
 		if err != nil {
 			t.Fatal(err)
 		}

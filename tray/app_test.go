@@ -19,30 +19,30 @@ import (
 	"github.com/cc-router/cc-router/proxy"
 )
 
-// noteLog records what a Notifier sent.
+// noteLog records what a Notifier sent, as "title: body".
 type noteLog struct {
-	mu     sync.Mutex
-	titles []string
+	mu    sync.Mutex
+	notes []string
 }
 
 func (l *noteLog) send(title, body string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.titles = append(l.titles, title+": "+body)
+	l.notes = append(l.notes, title+": "+body)
 	return nil
 }
 
 func (l *noteLog) all() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]string(nil), l.titles...)
+	return append([]string(nil), l.notes...)
 }
 
 func (l *noteLog) count(substr string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
-	for _, t := range l.titles {
+	for _, t := range l.notes {
 		if strings.Contains(t, substr) {
 			n++
 		}
