@@ -131,15 +131,15 @@ func TestServeRoutesStreamingSessionsOverEveryAccountAndStopsCleanly(t *testing.
 	addr, logs := s.addr, s.logs
 
 	used := map[string]bool{}
-	for s := range 6 {
-		resp, err := http.DefaultClient.Do(streamRequest(t, addr, fmt.Sprintf("serve-session-%d", s)))
+	for i := range 6 {
+		resp, err := http.DefaultClient.Do(streamRequest(t, addr, fmt.Sprintf("serve-session-%d", i)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		events := sseEventNames(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 || len(events) < 4 || events[0] != "message_start" || events[len(events)-1] != "message_stop" {
-			t.Fatalf("session %d: status %d events %v", s, resp.StatusCode, events)
+			t.Fatalf("session %d: status %d events %v", i, resp.StatusCode, events)
 		}
 		reqs := fake.APIRequests()
 		used[reqs[len(reqs)-1].Token] = true
