@@ -215,3 +215,50 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestAccountSubmenuActions clicks each item of an account's submenu, in
+// order, and checks the change in the credentials manager and the menu.
+func TestAccountSubmenuActions(t *testing.T) {
+	h := startLoop(t)
+	mgr := h.app.cfg.Manager
+	line := func() string {
+		for _, it := range BuildMenu(h.app.snapshot()).Items {
+			if strings.HasPrefix(it.Key, "account/") {
+				return it.Label
+			}
+		}
+		return ""
+	}
+	steps := []struct {
+		name  string
+		kind  ActionKind
+		check func() bool
+	}{
+		{"Disable takes the account out of rotation", ActionDisable, func() bool {
+			a, err := mgr.Account("only")
+			return err == nil && !a.Enabled && strings.HasSuffix(line(), "— disabled")
+		}},
+		{"Enable puts it back", ActionEnable, func() bool {
+			a, err := mgr.Account("only")
+			return err == nil && a.Enabled && strings.Contains(line(), "expires in")
+		}},
+		{"Refresh now spends the refresh token for new tokens", ActionRefresh, func() bool {
+			return !h.fake.RefreshTokenLive(h.pair.RefreshToken)
+		}},
+		{"Remove deletes the account", ActionRemove, func() bool {
+			_, err := mgr.Account("only")
+			return errors.Is(err, credentials.ErrUnknownAccount) && line() == ""
+		}},
+	}
+	for _, s := range steps {
+		h.app.enqueue(Action{Kind: s.kind, AccountID: "only"})
+		waitFor(t, s.name, s.check)
+	}
+	if n := h.notes.count("could not"); n != 0 {
+		t.Errorf("actions that worked reported failures: %v", h.notes.all())
+	}
+	b, err := os.ReadFile(h.accounts)
+	if err != nil || strings.Contains(string(b), `"only"`) {
+		t.Errorf("accounts.json still holds the removed account (%v):\n%s", err, b)
+	}
+}
