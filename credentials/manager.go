@@ -42,6 +42,13 @@ type Config struct {
 	// PollInterval is how often Run looks for changes another process made
 	// to the file (default 5s).
 	PollInterval time.Duration
+	// IdentifyToken, when set, names the Claude account of an access token
+	// (the profile endpoint). After an imported account's refresh token is
+	// rejected, the login its source now holds is adopted only if it names
+	// the same account uuid (or, lacking one, email) as the stored record.
+	// Without it, or when the lookup fails, a newer login is adopted
+	// unchecked.
+	IdentifyToken func(ctx context.Context, accessToken string) (accountUUID, email string, err error)
 }
 
 // onDemandRetry caps how long a caller whose token has already expired is
@@ -406,6 +413,9 @@ func (m *Manager) adoptFromSource(ctx context.Context, t *txn, a *account) bool 
 		login.ExpiresAt.UnixMilli() < a.ExpiresAt {
 		return false
 	}
+	if !m.sameAccount(ctx, a, login) {
+		return false
+	}
 	a.AccessToken, a.RefreshToken = login.AccessToken, login.RefreshToken
 	a.ExpiresAt = login.ExpiresAt.UnixMilli()
 	if len(login.Scopes) > 0 {
@@ -417,6 +427,35 @@ func (m *Manager) adoptFromSource(ctx context.Context, t *txn, a *account) bool 
 	t.event(EventAdopted, a.ID, msg)
 	m.log.Info(msg, "account", a.ID)
 	return true
+}
+
+// sameAccount reports whether login, read from a's source, belongs to a's
+// Claude account. It answers true when it cannot tell: no IdentifyToken,
+// nothing stored to compare with, or a failed lookup.
+func (m *Manager) sameAccount(ctx context.Context, a *account, login *ClaudeLogin) bool {
+	if m.cfg.IdentifyToken == nil || (a.AccountUUID == "" && a.Email == "") {
+		return true
+	}
+	uuid, email, err := m.cfg.IdentifyToken(ctx, login.AccessToken)
+	if err != nil {
+		m.log.Info("could not confirm whose login the account's source holds; adopting it unchecked", "account", a.ID, "err", err)
+		return true
+	}
+	switch {
+	case uuid != "" && a.AccountUUID != "":
+		if uuid == a.AccountUUID {
+			return true
+		}
+	case email != "" && a.Email != "":
+		if strings.EqualFold(email, a.Email) {
+			return true
+		}
+	default:
+		return true
+	}
+	m.log.Warn("the account's source now holds another Claude account's login; not adopting it",
+		"account", a.ID, "source", sourceLabel(a), "login_email", email)
+	return false
 }
 
 func sourceLabel(a *account) string {
