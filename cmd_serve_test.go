@@ -131,19 +131,15 @@ func TestServeRoutesStreamingSessionsOverEveryAccountAndStopsCleanly(t *testing.
 	addr, logs := s.addr, s.logs
 
 	used := map[string]bool{}
-	for s := range 6 {
-		body := `{"model":"claude-sonnet-4-5","max_tokens":32,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
-		req, _ := http.NewRequest("POST", "http://"+addr+"/v1/messages?beta=true", strings.NewReader(body))
-		req.Header.Set("X-Claude-Code-Session-Id", fmt.Sprintf("serve-session-%d", s))
-		req.Header.Set("anthropic-version", "2023-06-01")
-		resp, err := http.DefaultClient.Do(req)
+	for i := range 6 {
+		resp, err := http.DefaultClient.Do(streamRequest(t, addr, fmt.Sprintf("serve-session-%d", i)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		events := sseEventNames(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 || len(events) < 4 || events[0] != "message_start" || events[len(events)-1] != "message_stop" {
-			t.Fatalf("session %d: status %d events %v", s, resp.StatusCode, events)
+			t.Fatalf("session %d: status %d events %v", i, resp.StatusCode, events)
 		}
 		reqs := fake.APIRequests()
 		used[reqs[len(reqs)-1].Token] = true

@@ -27,6 +27,7 @@ import (
 
 // Config configures Run. Manager and Proxy are required.
 type Config struct {
+	// Manager owns the accounts and runs the refresh loop; Proxy routes.
 	Manager *credentials.Manager
 	Proxy   *proxy.Proxy
 	// Listen is where routing listens when started (e.g. 127.0.0.1:3456).
@@ -35,11 +36,14 @@ type Config struct {
 	ProxySecret string
 	// AccountsDir is opened by "Open accounts folder".
 	AccountsDir string
-	Claude      ClaudeSettings
-	Autostart   Autostart
+	// Claude edits Claude Code's settings.json for "Route Claude Code
+	// through cc-router"; Autostart is the "Start at login" entry.
+	Claude    ClaudeSettings
+	Autostart Autostart
 	// Notifier shows notifications (default: a Notifier with beeep).
 	Notifier *Notifier
-	Logger   *slog.Logger
+	// Logger receives what failed (default slog.Default()).
+	Logger *slog.Logger
 	// Out receives the few lines meant for a terminal (the headless notice).
 	Out io.Writer
 	// Headless skips the tray even when a tray host is there.

@@ -19,30 +19,30 @@ import (
 	"github.com/cc-router/cc-router/proxy"
 )
 
-// noteLog records what a Notifier sent.
+// noteLog records what a Notifier sent, as "title: body".
 type noteLog struct {
-	mu     sync.Mutex
-	titles []string
+	mu    sync.Mutex
+	notes []string
 }
 
 func (l *noteLog) send(title, body string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.titles = append(l.titles, title+": "+body)
+	l.notes = append(l.notes, title+": "+body)
 	return nil
 }
 
 func (l *noteLog) all() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]string(nil), l.titles...)
+	return append([]string(nil), l.notes...)
 }
 
 func (l *noteLog) count(substr string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
-	for _, t := range l.titles {
+	for _, t := range l.notes {
 		if strings.Contains(t, substr) {
 			n++
 		}
@@ -213,5 +213,52 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestAccountSubmenuActions clicks each item of an account's submenu, in
+// order, and checks the change in the credentials manager and the menu.
+func TestAccountSubmenuActions(t *testing.T) {
+	h := startLoop(t)
+	mgr := h.app.cfg.Manager
+	line := func() string {
+		for _, it := range BuildMenu(h.app.snapshot()).Items {
+			if strings.HasPrefix(it.Key, "account/") {
+				return it.Label
+			}
+		}
+		return ""
+	}
+	steps := []struct {
+		name  string
+		kind  ActionKind
+		check func() bool
+	}{
+		{"Disable takes the account out of rotation", ActionDisable, func() bool {
+			a, err := mgr.Account("only")
+			return err == nil && !a.Enabled && strings.HasSuffix(line(), "— disabled")
+		}},
+		{"Enable puts it back", ActionEnable, func() bool {
+			a, err := mgr.Account("only")
+			return err == nil && a.Enabled && strings.Contains(line(), "expires in")
+		}},
+		{"Refresh now spends the refresh token for new tokens", ActionRefresh, func() bool {
+			return !h.fake.RefreshTokenLive(h.pair.RefreshToken)
+		}},
+		{"Remove deletes the account", ActionRemove, func() bool {
+			_, err := mgr.Account("only")
+			return errors.Is(err, credentials.ErrUnknownAccount) && line() == ""
+		}},
+	}
+	for _, s := range steps {
+		h.app.enqueue(Action{Kind: s.kind, AccountID: "only"})
+		waitFor(t, s.name, s.check)
+	}
+	if n := h.notes.count("could not"); n != 0 {
+		t.Errorf("actions that worked reported failures: %v", h.notes.all())
+	}
+	b, err := os.ReadFile(h.accounts)
+	if err != nil || strings.Contains(string(b), `"only"`) {
+		t.Errorf("accounts.json still holds the removed account (%v):\n%s", err, b)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,29 +17,10 @@ import (
 	"github.com/cc-router/cc-router/proxy"
 )
 
-// shownNotes records the notifications the app sends.
-type shownNotes struct {
-	mu    sync.Mutex
-	notes []string // "title: body"
-}
-
-func (n *shownNotes) send(title, body string) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.notes = append(n.notes, title+": "+body)
-	return nil
-}
-
-func (n *shownNotes) all() []string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return append([]string(nil), n.notes...)
-}
-
 // signInApp is an app (not running its loop) over a real manager and
 // proxy, with the fake Anthropic as every endpoint. browse says whether
 // the "browser" visits the sign-in page or leaves it unanswered.
-func signInApp(t *testing.T, browse bool) (*app, *fakeanthropic.Server, *shownNotes) {
+func signInApp(t *testing.T, browse bool) (*app, *fakeanthropic.Server, *noteLog) {
 	t.Helper()
 	fake := fakeanthropic.New()
 	t.Cleanup(fake.Close)
@@ -56,7 +36,7 @@ func signInApp(t *testing.T, browse bool) (*app, *fakeanthropic.Server, *shownNo
 	if err != nil {
 		t.Fatal(err)
 	}
-	notes := &shownNotes{}
+	notes := &noteLog{}
 	n := &Notifier{Send: notes.send, Logger: log}
 	t.Cleanup(n.Wait)
 	a := &app{

@@ -667,9 +667,26 @@ func TestTrayOverDBus(t *testing.T) {
 		}
 	})
 
-	t.Run("Quit stops routing and exits cleanly", func(t *testing.T) {
+	t.Run("Quit lets a stream in flight finish, stops routing and exits cleanly", func(t *testing.T) {
 		c.t = t
+		fake.SetReply(fakeanthropic.Reply{Chunks: 15, EventDelay: 100 * time.Millisecond}) // about 1.7 s
+		body := `{"model":"claude-sonnet-4-5","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
+		req, _ := http.NewRequest("POST", "http://"+e.listen+"/v1/messages", strings.NewReader(body))
+		req.Header.Set("anthropic-version", "2023-06-01")
+		resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		stream := bufio.NewReader(resp.Body)
+		if first, err := stream.ReadString('\n'); err != nil || first != "event: message_start\n" {
+			t.Fatalf("the stream began with %q, %v", first, err)
+		}
 		c.click(c.layout(), "Quit")
+		rest, err := io.ReadAll(stream)
+		if err != nil || !strings.HasSuffix(strings.TrimSpace(string(rest)), `{"type":"message_stop"}`) {
+			t.Errorf("the stream was cut by Quit (%v); it ended:\n%s", err, rest[max(0, len(rest)-200):])
+		}
 		if err := app.wait(t, 15*time.Second); err != nil {
 			t.Errorf("exit: %v", err)
 		}
