@@ -5,10 +5,12 @@
 #
 #   docker build -t cc-router .
 #   printf '%s' "$(openssl rand -hex 32)" > proxy-secret
-#   docker run -d -p 127.0.0.1:3456:3456 \
+#   docker run -d --user "$(id -u):$(id -g)" -p 127.0.0.1:3456:3456 \
 #     -v "$HOME/.cc-router:/data" -v "$PWD/proxy-secret:/run/secrets/proxy-secret:ro" \
 #     cc-router serve --secret-file /run/secrets/proxy-secret
 #
+# --user runs it as you, so it can read and rewrite your 0600 accounts.json
+# (the image's own user, 65532, owns only the empty /data it ships with).
 # Inside the container the router listens on 0.0.0.0, so a proxy secret is
 # required: clients send it as `Authorization: Bearer <secret>` (set
 # ANTHROPIC_AUTH_TOKEN to it in Claude Code).

@@ -23,7 +23,8 @@ is kept as it was; the previous file is copied to settings.json.cc-router-backup
 and the new one is written atomically. A malformed settings.json is reported
 with its line and column and left untouched.
 
-The base URL is http:// + the router's listen address and the token is its
+The base URL is http:// + the router's listen address (0.0.0.0 becomes
+127.0.0.1) and the token is its
 proxy secret when one is set, else a placeholder the router accepts (both
 from ~/.cc-router/config.json, CC_ROUTER_LISTEN/PORT, CC_ROUTER_PROXY_SECRET). --revert removes exactly what was
 added and restores values it replaced; a value changed by hand since is kept.
@@ -73,7 +74,7 @@ Examples:
 		}
 		url := *base
 		if url == "" {
-			url = "http://" + cfg.Listen
+			url = config.ClientURL(cfg.Listen)
 		}
 		token, secret := tray.PlaceholderToken, cfg.ProxySecret
 		if secret != "" {

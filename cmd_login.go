@@ -33,6 +33,13 @@ Claude Code never log each other out. Signing in again as an account that is
 already stored replaces its tokens in place (same id, same settings), which
 also brings back an account that needs login.
 
+--id NAME of a new account names it. --id naming a stored account signs in
+again as that account: its tokens are replaced in place, even when it knows
+neither its email nor its Claude account (an import), and its email is
+proposed on the sign-in page. This brings back an account that needs login,
+or gives an imported account a chain of its own. If the browser signs in as
+another Claude account than the stored one, nothing is saved.
+
 The browser's claude.ai session decides which account is signed in: sign in
 as the account you want to add, in a private window if the browser is signed
 in as another, or name it with --email.
@@ -50,11 +57,12 @@ Environment:
 Examples:
   cc-router login
   cc-router login --email alice@example.com --id work
+  cc-router login --id account-1        # sign in again as a stored account
   cc-router login --no-browser          # over SSH: paste the code by hand`,
 	}
 	c.run = func(args []string, stdout, stderr io.Writer) int {
 		fs := newFlagSet(c, stderr)
-		id := fs.String("id", "", "`NAME` of a new account (default: from its email)")
+		id := fs.String("id", "", "`NAME` of a new account (default: from its email), or of a stored account to sign in again")
 		email := fs.String("email", "", "propose the account `ADDRESS` on the sign-in page (login_hint)")
 		noBrowser := fs.Bool("no-browser", false, "do not open a browser: paste CODE#STATE instead")
 		timeout := fs.Duration("timeout", signin.DefaultTimeout, "give up after this long")
@@ -101,6 +109,17 @@ func runLogin(ctx context.Context, req loginRequest, stdout, stderr io.Writer) i
 	}
 	client := &http.Client{Transport: guard.Transport(nil)}
 
+	// --id naming a stored account: sign in again as it, in place.
+	replace := false
+	if req.id != "" {
+		if info, err := mgr.Account(req.id); err == nil {
+			replace = true
+			if req.email == "" {
+				req.email = info.Email
+			}
+			fmt.Fprintf(stderr, "signing in again as stored account %q: its tokens will be replaced in place\n", req.id)
+		}
+	}
 	fmt.Fprintln(stderr, signInHint)
 	res, err := signin.Run(ctx, signin.Options{
 		LoginHint:  req.email,
@@ -115,7 +134,13 @@ func runLogin(ctx context.Context, req loginRequest, stdout, stderr io.Writer) i
 	if err != nil {
 		return fail("%v", err)
 	}
-	info, added, err := mgr.SaveLogin(res.Tokens, req.id)
+	var info credentials.AccountInfo
+	added := false
+	if replace {
+		info, err = mgr.ReplaceLogin(req.id, res.Tokens)
+	} else {
+		info, added, err = mgr.SaveLogin(res.Tokens, req.id)
+	}
 	if err != nil {
 		return fail("signed in, but the account could not be saved: %v", err)
 	}

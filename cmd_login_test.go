@@ -410,3 +410,62 @@ func TestLoginHelpShowsExamplesAndBadFlagsAreRefused(t *testing.T) {
 		t.Errorf("a sign-in started despite the bad arguments")
 	}
 }
+
+func TestLoginWithTheIDOfAStoredAccountReplacesItsTokensInPlace(t *testing.T) {
+	w := newLoginWorld(t, "visit")
+	// An import from a credentials file: no uuid, no email. Claude Code
+	// then spends the shared chain and the account needs login.
+	pair := w.fake.IssueTokens("carol@example.com")
+	creds := filepath.Join(t.TempDir(), "credentials.json")
+	body := fmt.Sprintf(`{"claudeAiOauth":{"accessToken":%q,"refreshToken":%q,"expiresAt":%d}}`,
+		pair.AccessToken, pair.RefreshToken, time.Now().Add(8*time.Hour).UnixMilli())
+	if err := os.WriteFile(creds, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := w.manager(t)
+	if _, err := m.Import(context.Background(), credentials.ImportRequest{From: creds, ID: "work"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetEnabled("work", false); err != nil {
+		t.Fatal(err)
+	}
+	w.fake.RotateOutOfBand(pair.RefreshToken)
+	if err := m.Refresh(context.Background(), "work"); !errors.Is(err, credentials.ErrNeedsLogin) {
+		t.Fatalf("refresh of a spent chain: %v", err)
+	}
+
+	w.fake.SetSigninEmail("carol@example.com")
+	code, out, errOut := w.login(t, "--id", "work")
+	if code != 0 {
+		t.Fatalf("login --id work: exit %d\n%s", code, errOut)
+	}
+	if want := `updated stored account "work" (carol@example.com)`; !strings.Contains(out, want) {
+		t.Errorf("stdout %q, want %q", out, want)
+	}
+	recs := w.records(t)
+	if len(recs) != 1 || recs[0]["id"] != "work" || recs[0]["enabled"] != false || recs[0]["source"] != "login" ||
+		recs[0]["email"] != "carol@example.com" || recs[0]["state"] != nil {
+		t.Fatalf("records after login --id work: %d, first id %v enabled %v source %v email %v state %v; want work replaced in place",
+			len(recs), recs[0]["id"], recs[0]["enabled"], recs[0]["source"], recs[0]["email"], recs[0]["state"])
+	}
+	m = w.manager(t)
+	if err := m.Refresh(context.Background(), "work"); err != nil {
+		t.Errorf("refresh after signing in again: %v", err)
+	}
+
+	// Now that work knows its email, it is proposed, and a sign-in as
+	// someone else is refused without writing.
+	before, _ := os.ReadFile(w.accounts)
+	code, _, errOut = w.login(t, "--id", "work", "--email", "dave@example.com")
+	if code != 1 || !strings.Contains(errOut, "another Claude account") {
+		t.Fatalf("login --id work as dave: exit %d\n%s\nwant a refusal", code, errOut)
+	}
+	if after, _ := os.ReadFile(w.accounts); !bytes.Equal(before, after) {
+		t.Errorf("accounts.json changed after a refused sign-in")
+	}
+	w.login(t, "--id", "work")
+	ar := w.fake.AuthorizeRequests()
+	if hint := ar[len(ar)-1].LoginHint; hint != "carol@example.com" {
+		t.Errorf("login_hint for work = %q, want its stored email", hint)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"text/tabwriter"
@@ -57,7 +56,7 @@ Examples:
 		}
 		base := *rawURL
 		if base == "" {
-			base = "http://" + dialableAddr(cfg.Listen)
+			base = config.ClientURL(cfg.Listen)
 		}
 		h, raw, err := fetchHealth(base, cfg.ProxySecret)
 		if err != nil {
@@ -78,19 +77,6 @@ Examples:
 		return statusOK
 	}
 	register(c)
-}
-
-// dialableAddr turns a listen address into one a client can dial: the
-// unspecified address becomes loopback.
-func dialableAddr(listen string) string {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return listen
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	return net.JoinHostPort(host, port)
 }
 
 func fetchHealth(base, secret string) (proxy.Health, []byte, error) {

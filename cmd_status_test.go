@@ -2,11 +2,17 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"io"
 	"net"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cc-router/cc-router/internal/config"
+	"github.com/cc-router/cc-router/internal/fakeanthropic"
 	"github.com/cc-router/cc-router/proxy"
 )
 
@@ -61,11 +67,105 @@ func TestStatusExitsNonZeroWhenNoRouterAnswers(t *testing.T) {
 	}
 }
 
-func TestDialableAddrTurnsTheUnspecifiedAddressIntoLoopback(t *testing.T) {
-	cases := map[string]string{"0.0.0.0:3456": "127.0.0.1:3456", "[::]:1": "127.0.0.1:1", "127.0.0.1:9": "127.0.0.1:9", "10.0.0.5:3456": "10.0.0.5:3456"}
-	for in, want := range cases {
-		if got := dialableAddr(in); got != want {
-			t.Errorf("dialableAddr(%q) = %q, want %q", in, got, want)
-		}
+// TestStatusAgainstARunningServe asks a real serve (on the fake upstream)
+// for its status, as a user would after routing a request: the table, the
+// JSON, and the exit code while routing works and once every account is
+// rate-limited.
+func TestStatusAgainstARunningServe(t *testing.T) {
+	fake := fakeanthropic.New()
+	defer fake.Close()
+	secrets := serveHome(t, fake, 2)
+	cfg := config.Defaults()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Upstream = fake.URL
+	s := startServe(t, cfg)
+
+	resp, err := http.DefaultClient.Do(streamRequest(t, s.addr, "status-session"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	sseEventNames(resp.Body)
+	resp.Body.Close()
+
+	status := func(args ...string) (int, string) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		code := run(append([]string{"status", "--listen", s.addr}, args...), &out, &errOut)
+		for _, secret := range secrets {
+			if strings.Contains(out.String()+errOut.String(), secret) {
+				t.Errorf("status printed a token (prefix %.14s)", secret)
+			}
+		}
+		if errOut.Len() > 0 {
+			t.Errorf("status wrote to stderr: %s", errOut.String())
+		}
+		return code, out.String()
+	}
+
+	code, table := status()
+	if code != statusOK {
+		t.Errorf("exit %d while routing works, want %d:\n%s", code, statusOK, table)
+	}
+	if want := "Router ok at http://" + s.addr; !strings.Contains(table, want) || !strings.Contains(table, "2/2 accounts usable") || !strings.Contains(table, "· 1 requests") {
+		t.Errorf("the first line does not say %q, 2/2 usable and 1 request:\n%s", want, table)
+	}
+	rows := statusRows(table)
+	if len(rows) != 2 || rows["max-1"].state != "ok" || rows["max-2"].state != "ok" || rows["max-1"].requests+rows["max-2"].requests != 1 {
+		t.Errorf("want rows for max-1 and max-2, both ok, one request between them; got %+v:\n%s", rows, table)
+	}
+
+	code, doc := status("--json")
+	var h proxy.Health
+	if err := json.Unmarshal([]byte(doc), &h); err != nil {
+		t.Fatalf("status --json is not the health document: %v\n%s", err, doc)
+	}
+	if code != statusOK || h.Status != "ok" || h.TotalRequests != 1 || len(h.Accounts) != 2 {
+		t.Errorf("status --json: exit %d, %+v", code, h)
+	}
+
+	// Every account is now rejected for an hour: the request fails over
+	// from one to the other and both end up rate-limited.
+	reset := time.Now().Add(time.Hour)
+	fake.InjectFault(fakeanthropic.Fault{Status: 429, ShouldRetry: true, RateLimit: &fakeanthropic.RateLimit{
+		Status: "rejected", Status5h: "rejected", Claim: "five_hour", Util5h: 1, Reset: reset, Reset5h: reset}})
+	resp, err = http.DefaultClient.Do(streamRequest(t, s.addr, "status-session-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 429 {
+		t.Fatalf("with every account limited the request got %d, want 429", resp.StatusCode)
+	}
+	code, table = status()
+	if code != statusDegraded {
+		t.Errorf("exit %d with every account limited, want %d:\n%s", code, statusDegraded, table)
+	}
+	rows = statusRows(table)
+	if !strings.Contains(table, "Router degraded") || !strings.Contains(table, "0/2 accounts usable") ||
+		rows["max-1"].state == "ok" || rows["max-2"].state == "ok" || rows["max-1"].requests+rows["max-2"].requests != 3 {
+		t.Errorf("the table does not show both accounts limited after 3 requests in all:\n%s", table)
+	}
+	if code, _ := status("--json"); code != statusDegraded {
+		t.Errorf("status --json exit %d when degraded, want %d", code, statusDegraded)
+	}
+}
+
+type statusRow struct {
+	state    string
+	requests int
+}
+
+// statusRows parses the account rows of status's table, by account id.
+func statusRows(table string) map[string]statusRow {
+	rows := map[string]statusRow{}
+	for _, line := range strings.Split(table, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 8 || !strings.HasPrefix(f[0], "max-") {
+			continue
+		}
+		n, _ := strconv.Atoi(f[len(f)-3]) // REQUESTS, ERRORS, TOKENS end the row
+		rows[f[0]] = statusRow{state: f[1], requests: n}
+	}
+	return rows
 }

@@ -2,10 +2,17 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/cc-router/cc-router/internal/config"
+	"github.com/cc-router/cc-router/internal/service"
+	"github.com/cc-router/cc-router/tray"
 )
 
 // TestEveryCommandAndFlagInTheREADMEExists keeps README.md and the binary's
@@ -82,6 +89,89 @@ func TestEveryCommandHasHelpWithExamples(t *testing.T) {
 		help := helpOf(t, name)
 		if !strings.Contains(help, "Example") {
 			t.Errorf("cc-router %s --help has no examples:\n%s", name, help)
+		}
+	}
+}
+
+// TestDockerFilesMatchTheBinary checks the Dockerfile and the compose file
+// against the code, since neither can be run by the test suite: the
+// commands, flags and variables they use exist, and the ports, paths and
+// names they share agree.
+func TestDockerFilesMatchTheBinary(t *testing.T) {
+	read := func(name string) string {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	dockerfile, compose, ignore := read("Dockerfile"), read("docker-compose.yml"), read(".dockerignore")
+
+	env := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^(?:ENV\s+|\s+)(CC_ROUTER_[A-Z_]+)=(\S+)`).FindAllStringSubmatch(dockerfile, -1) {
+		env[m[1]] = m[2]
+		if !strings.Contains(config.Env, m[1]) {
+			t.Errorf("the Dockerfile sets %s, which cc-router does not read", m[1])
+		}
+	}
+	if env["CC_ROUTER_HOME"] != "/data" || !strings.HasPrefix(env["CC_ROUTER_LISTEN"], "0.0.0.0:") {
+		t.Errorf("the image should keep its state in /data and listen on 0.0.0.0: %v", env)
+	}
+	_, port, _ := strings.Cut(env["CC_ROUTER_LISTEN"], ":")
+	if !strings.Contains(dockerfile, "EXPOSE "+port) || !strings.Contains(compose, `"127.0.0.1:`+port+":"+port+`"`) {
+		t.Errorf("the Dockerfile's EXPOSE and the compose port should be the listen port %s", port)
+	}
+	if m := regexp.MustCompile(`(?m)^CMD \["([a-z-]+)"\]`).FindStringSubmatch(dockerfile); m == nil || commands[m[1]] == nil {
+		t.Errorf("the Dockerfile's CMD is not a cc-router command: %v", m)
+	}
+	if !regexp.MustCompile(`(?m)^USER [1-9]`).MatchString(dockerfile) {
+		t.Error("the image does not run as a non-root user")
+	}
+
+	m := regexp.MustCompile(`(?m)^    command: (\[.*\])$`).FindStringSubmatch(compose)
+	if m == nil {
+		t.Fatal("no command for the cc-router service in docker-compose.yml")
+	}
+	var argv []string
+	if err := json.Unmarshal([]byte(m[1]), &argv); err != nil || len(argv) == 0 || commands[argv[0]] == nil {
+		t.Fatalf("the compose command %s is not a cc-router command (%v)", m[1], err)
+	}
+	help := helpOf(t, argv[0])
+	for i, a := range argv {
+		if strings.HasPrefix(a, "--") && !strings.Contains(help, "-"+strings.TrimLeft(a, "-")+" ") {
+			t.Errorf("the compose command uses %s, which `cc-router %s --help` lacks", a, argv[0])
+		}
+		if a == "--upstream" && (argv[i+1] != "http://litellm:4000" || !strings.Contains(compose, `"--port", "4000"`)) {
+			t.Errorf("the compose upstream %s is not the litellm service's port 4000", argv[i+1])
+		}
+		if a == "--secret-file" && (argv[i+1] != "/run/secrets/proxy-secret" || !strings.Contains(compose, "  proxy-secret:\n    file: ./proxy-secret")) {
+			t.Errorf("the compose secret file %s is not the proxy-secret secret", argv[i+1])
+		}
+	}
+	if !strings.Contains(compose, ":/data\n") {
+		t.Error("the compose file does not mount the accounts directory on /data")
+	}
+	for _, secret := range []string{"accounts.json", ".credentials.json", "proxy-secret"} {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(secret) + `$`).MatchString(ignore) {
+			t.Errorf(".dockerignore does not exclude %s", secret)
+		}
+	}
+}
+
+// TestTheREADMENamesTheFilesStartAtLoginWrites keeps the README's paths of
+// the login service and the autostart entry true.
+func TestTheREADMENamesTheFilesStartAtLoginWrites(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{service.SystemdUnit, service.LaunchdLabel + ".plist"}
+	if runtime.GOOS == "linux" || runtime.GOOS == "darwin" {
+		names = append(names, filepath.Base(tray.DefaultAutostart().Path))
+	}
+	for _, name := range names {
+		if !bytes.Contains(readme, []byte(name)) {
+			t.Errorf("README.md does not name %s", name)
 		}
 	}
 }

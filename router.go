@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -34,6 +35,10 @@ func newRouter(cfg config.Config, logger *slog.Logger) (*router, error) {
 		RefreshBuffer: time.Duration(cfg.RefreshBuffer),
 		HTTPClient:    client,
 		Logger:        logger,
+		IdentifyToken: func(ctx context.Context, accessToken string) (string, string, error) {
+			p, err := signin.FetchProfile(ctx, client, "", accessToken)
+			return p.AccountUUID, p.Email, err
+		},
 	})
 	if err != nil {
 		return nil, err

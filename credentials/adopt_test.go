@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cc-router/cc-router/credentials"
+	"github.com/cc-router/cc-router/credentials/signin"
 	"github.com/cc-router/cc-router/internal/fakeanthropic"
 )
 
@@ -395,5 +396,62 @@ func TestTokenEndpointRedirectsAreNotFollowed(t *testing.T) {
 	}
 	if fake.TokenCalls() != 0 {
 		t.Errorf("the refresh token followed the redirect")
+	}
+}
+
+func TestAnImportedAccountAdoptsOnlyItsOwnAccountsLogin(t *testing.T) {
+	tests := []struct {
+		name      string
+		sourceFor func(fake *fakeanthropic.Server, bob fakeanthropic.TokenPair) fakeanthropic.TokenPair
+		adopted   bool
+	}{
+		{name: "Claude Code's rotated login of the same account is adopted", adopted: true,
+			sourceFor: func(fake *fakeanthropic.Server, bob fakeanthropic.TokenPair) fakeanthropic.TokenPair {
+				next, _ := fake.RotateOutOfBand(bob.RefreshToken)
+				return next
+			}},
+		{name: "another account's login in Claude Code's file is not adopted",
+			sourceFor: func(fake *fakeanthropic.Server, bob fakeanthropic.TokenPair) fakeanthropic.TokenPair {
+				fake.RotateOutOfBand(bob.RefreshToken)
+				return fake.IssueTokens("carol@example.com")
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := fakeanthropic.New()
+			defer fake.Close()
+			bob := fake.IssueTokens("bob@example.com")
+			claudeFile := filepath.Join(t.TempDir(), ".credentials.json")
+			rec := seedFrom("bob", bob, time.Now().Add(-time.Minute))
+			rec.Source, rec.SourceRef = credentials.SourceClaudeCode, claudeFile
+			path := writeAccounts(t, struct {
+				seedAccount
+				UUID string `json:"accountUuid"`
+			}{rec, bob.AccountUUID})
+			m := newManager(t, path, fake, func(c *credentials.Config) {
+				c.IdentifyToken = func(ctx context.Context, tok string) (string, string, error) {
+					p, err := signin.FetchProfile(ctx, nil, fake.URL, tok)
+					return p.AccountUUID, p.Email, err
+				}
+			})
+			src := tt.sourceFor(fake, bob)
+			fake.RegisterProfile(src)
+			writeClaudeLogin(t, claudeFile, src, time.Now().Add(8*time.Hour), false)
+
+			tok, err := m.AccessToken(context.Background(), "bob")
+			stored := storedByID(t, path, "bob")
+			if tt.adopted {
+				if err != nil || !same(tok, src.AccessToken) || !same(stored["refreshToken"].(string), src.RefreshToken) {
+					t.Fatalf("AccessToken = %s, %v; want the same account's newer login adopted", red(tok), err)
+				}
+				return
+			}
+			if !errors.Is(err, credentials.ErrNeedsLogin) {
+				t.Fatalf("AccessToken = %s, %v; want ErrNeedsLogin, not another account's token", red(tok), err)
+			}
+			if same(stored["refreshToken"].(string), src.RefreshToken) || stored["accountUuid"] != bob.AccountUUID {
+				t.Errorf("the stored record took another account's login")
+			}
+		})
 	}
 }

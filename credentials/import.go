@@ -87,14 +87,7 @@ func ParseClaudeCredentials(name string, data []byte) (*ClaudeLogin, error) {
 			break
 		}
 	}
-	get := func(k string) *rawField {
-		for i := range fields {
-			if fields[i].key == k {
-				return &fields[i]
-			}
-		}
-		return nil
-	}
+	get := func(k string) *rawField { return field(fields, k) }
 	at := func(f *rawField, format string, args ...any) error {
 		return fileErrorAt(name, data, f.off, format, args...)
 	}
@@ -353,14 +346,7 @@ func (m *Manager) Import(ctx context.Context, req ImportRequest) (ImportResult, 
 		} else if a.RefreshToken != login.RefreshToken && a.ExpiresAt > login.ExpiresAt.UnixMilli() && a.State == StateOK {
 			m.log.Warn("the imported login is older than the stored one; replacing it as asked", "account", a.ID)
 		}
-		a.AccessToken, a.RefreshToken = login.AccessToken, login.RefreshToken
-		a.ExpiresAt = 0
-		if !login.ExpiresAt.IsZero() {
-			a.ExpiresAt = login.ExpiresAt.UnixMilli()
-		}
-		if len(login.Scopes) > 0 {
-			a.Scopes = login.Scopes
-		}
+		a.setTokens(login.AccessToken, login.RefreshToken, login.ExpiresAt, login.Scopes)
 		a.Source, a.SourceRef = source, ref
 		a.State, a.StateReason = StateOK, ""
 		res.AccountID = a.ID
@@ -391,23 +377,93 @@ func nextAccountID(d *document) string {
 	}
 }
 
+// ErrOtherAccount is returned by ReplaceLogin when the sign-in was for
+// another Claude account than the one whose tokens it was to replace.
+var ErrOtherAccount = errors.New("the sign-in is for another Claude account")
+
 // SaveLogin stores the tokens of cc-router's own sign-in. An account with
 // the same account uuid (or, lacking a uuid, the same email) gets the new
 // tokens in place, keeping its id and settings, and leaves needs_login;
 // otherwise a new account is added under id, or an id derived from the
 // email. added says which happened.
 func (m *Manager) SaveLogin(lt LoginTokens, id string) (info AccountInfo, added bool, err error) {
+	if id != "" {
+		if err := ValidateID(id); err != nil {
+			return AccountInfo{}, false, err
+		}
+	}
+	return m.storeLogin(lt, func(t *txn, uuid, email string) (*account, bool, error) {
+		for _, c := range t.doc.accounts() {
+			if uuid != "" && c.AccountUUID == uuid {
+				return c, false, nil
+			}
+		}
+		if email != "" {
+			for _, c := range t.doc.accounts() {
+				if c.AccountUUID == "" && strings.EqualFold(c.Email, email) {
+					return c, false, nil
+				}
+			}
+		}
+		newID := id
+		if newID == "" {
+			newID = idFromEmail(t.doc, email)
+		} else if t.doc.idTaken(newID) {
+			return nil, false, fmt.Errorf("account id %q is already in use", newID)
+		}
+		a := &account{ID: newID}
+		t.doc.add(a)
+		return a, true, nil
+	})
+}
+
+// ReplaceLogin stores the tokens of cc-router's own sign-in in the account
+// id, in place: same id, same settings, and it leaves needs_login ("Sign in
+// again…" of an account that may know neither its uuid nor its email, such
+// as an import). When the account's uuid (or, lacking one, its email) is
+// known and the sign-in names another, or the sign-in's uuid is stored
+// under another id, nothing is written and the error wraps ErrOtherAccount.
+func (m *Manager) ReplaceLogin(id string, lt LoginTokens) (AccountInfo, error) {
+	info, _, err := m.storeLogin(lt, func(t *txn, uuid, email string) (*account, bool, error) {
+		a := t.doc.find(id)
+		if a == nil {
+			return nil, false, unknownAccount(id)
+		}
+		switch {
+		case uuid != "" && a.AccountUUID != "" && uuid != a.AccountUUID,
+			(uuid == "" || a.AccountUUID == "") && email != "" && a.Email != "" && !strings.EqualFold(email, a.Email):
+			return nil, false, fmt.Errorf("%w: signed in as %s, not as account %q (%s); nothing was saved",
+				ErrOtherAccount, orUnknown(email), id, orUnknown(a.Email))
+		}
+		if uuid != "" {
+			for _, c := range t.doc.accounts() {
+				if c != a && c.AccountUUID == uuid {
+					return nil, false, fmt.Errorf("%w: signed in as %s, which is stored as account %q, not %q; nothing was saved",
+						ErrOtherAccount, orUnknown(email), c.ID, id)
+				}
+			}
+		}
+		return a, false, nil
+	})
+	return info, err
+}
+
+func orUnknown(email string) string {
+	if email == "" {
+		return "an account of unknown email"
+	}
+	return email
+}
+
+// storeLogin checks a sign-in's tokens and writes them, in one
+// transaction, into the account target picks (or adds: then it says so).
+func (m *Manager) storeLogin(lt LoginTokens, target func(t *txn, uuid, email string) (a *account, added bool, err error)) (info AccountInfo, added bool, err error) {
 	if err := checkToken(lt.AccessToken, "oat"); err != nil {
 		return AccountInfo{}, false, fmt.Errorf("sign-in access token %v", err)
 	}
 	if lt.RefreshToken != "" {
 		if err := checkToken(lt.RefreshToken, "ort"); err != nil {
 			return AccountInfo{}, false, fmt.Errorf("sign-in refresh token %v", err)
-		}
-	}
-	if id != "" {
-		if err := ValidateID(id); err != nil {
-			return AccountInfo{}, false, err
 		}
 	}
 	email := strings.TrimSpace(lt.Email)
@@ -418,49 +474,28 @@ func (m *Manager) SaveLogin(lt LoginTokens, id string) (info AccountInfo, added 
 	if validText("account uuid", uuid) != nil {
 		uuid = ""
 	}
+	org, orgName := lt.OrgUUID, lt.OrgName
+	if validText("organization uuid", org) != nil || validText("organization name", orgName) != nil {
+		org, orgName = "", ""
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.RefreshTimeout)
 	defer cancel()
 	var savedID string
 	err = m.transact(ctx, func(t *txn) error {
-		var a *account
-		for _, c := range t.doc.accounts() {
-			if uuid != "" && c.AccountUUID == uuid {
-				a = c
-				break
-			}
+		a, isNew, err := target(t, uuid, email)
+		if err != nil {
+			return err
 		}
-		if a == nil && email != "" {
-			for _, c := range t.doc.accounts() {
-				if c.AccountUUID == "" && strings.EqualFold(c.Email, email) {
-					a = c
-					break
-				}
-			}
-		}
-		if a == nil {
-			newID := id
-			if newID == "" {
-				newID = idFromEmail(t.doc, email)
-			} else if t.doc.idTaken(newID) {
-				return fmt.Errorf("account id %q is already in use", newID)
-			}
-			a = &account{ID: newID}
-			t.doc.add(a)
-			added = true
-		}
-		a.AccessToken, a.RefreshToken = lt.AccessToken, lt.RefreshToken
-		a.ExpiresAt = 0
-		if !lt.ExpiresAt.IsZero() {
-			a.ExpiresAt = lt.ExpiresAt.UnixMilli()
-		}
-		if len(lt.Scopes) > 0 {
-			a.Scopes = append([]string(nil), lt.Scopes...)
-		}
+		added = isNew
+		a.setTokens(lt.AccessToken, lt.RefreshToken, lt.ExpiresAt, lt.Scopes)
 		if uuid != "" {
 			a.AccountUUID = uuid
 		}
 		if email != "" {
 			a.Email = email
+		}
+		if org != "" {
+			a.OrgUUID, a.OrgName = org, orgName
 		}
 		a.Source, a.SourceRef = SourceLogin, ""
 		a.State, a.StateReason = StateOK, ""

@@ -42,11 +42,23 @@ type Config struct {
 	// PollInterval is how often Run looks for changes another process made
 	// to the file (default 5s).
 	PollInterval time.Duration
+	// IdentifyToken, when set, names the Claude account of an access token
+	// (the profile endpoint). After an imported account's refresh token is
+	// rejected, the login its source now holds is adopted only if it names
+	// the same account uuid (or, lacking one, email) as the stored record.
+	// Without it, or when the lookup fails, a newer login is adopted
+	// unchecked.
+	IdentifyToken func(ctx context.Context, accessToken string) (accountUUID, email string, err error)
 }
 
 // onDemandRetry caps how long a caller whose token has already expired is
 // told "still backing off" before it may try a refresh itself.
 const onDemandRetry = 10 * time.Second
+
+// validTokenWait bounds how long a caller whose token is still valid waits
+// for the refresh it started or joined: a slow token endpoint must not
+// stall requests that have a working token. The refresh goes on.
+var validTokenWait = 3 * time.Second
 
 // Manager owns the in-memory view of accounts.json and every refresh. All
 // its methods are safe for concurrent use.
@@ -227,14 +239,21 @@ func (m *Manager) AccessToken(ctx context.Context, id string) (string, error) {
 		}
 		return "", err
 	}
-	tok, err := m.refresh(ctx, id, refreshMode{within: m.cfg.RefreshBuffer})
+	rctx := ctx
+	if valid {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, validTokenWait)
+		defer cancel()
+	}
+	tok, err := m.refresh(rctx, id, refreshMode{within: m.cfg.RefreshBuffer})
 	if err == nil {
 		return tok, nil
 	}
 	if errors.Is(err, ErrNeedsLogin) || errors.Is(err, ErrUnknownAccount) {
 		return "", err
 	}
-	// A transient failure: the current token still works until it expires.
+	// A transient failure, or a refresh slower than validTokenWait: the
+	// current token still works until it expires.
 	if cur := m.view.Load().byID[id]; cur != nil && cur.state == StateOK && m.now().Before(cur.expires) {
 		return cur.access, nil
 	}
@@ -373,12 +392,16 @@ func (m *Manager) applyRefresh(a *account, tr *tokenResponse, now time.Time) {
 		a.Scopes = strings.Fields(tr.Scope)
 	}
 	if tr.Account != nil {
-		if tr.Account.UUID != "" {
+		if tr.Account.UUID != "" && validText("account uuid", tr.Account.UUID) == nil {
 			a.AccountUUID = tr.Account.UUID
 		}
-		if tr.Account.Email != "" {
+		if tr.Account.Email != "" && validText("email", tr.Account.Email) == nil {
 			a.Email = tr.Account.Email
 		}
+	}
+	if tr.Organization != nil && tr.Organization.UUID != "" &&
+		validText("organization uuid", tr.Organization.UUID) == nil && validText("organization name", tr.Organization.Name) == nil {
+		a.OrgUUID, a.OrgName = tr.Organization.UUID, tr.Organization.Name
 	}
 	a.State, a.StateReason = StateOK, ""
 	a.LastRefresh = now.UnixMilli()
@@ -402,17 +425,45 @@ func (m *Manager) adoptFromSource(ctx context.Context, t *txn, a *account) bool 
 		login.ExpiresAt.UnixMilli() < a.ExpiresAt {
 		return false
 	}
-	a.AccessToken, a.RefreshToken = login.AccessToken, login.RefreshToken
-	a.ExpiresAt = login.ExpiresAt.UnixMilli()
-	if len(login.Scopes) > 0 {
-		a.Scopes = login.Scopes
+	if !m.sameAccount(ctx, a, login) {
+		return false
 	}
+	a.setTokens(login.AccessToken, login.RefreshToken, login.ExpiresAt, login.Scopes)
 	t.write = true
 	t.rotated[a.ID] = a
 	msg := fmt.Sprintf("adopted a newer login from %s (%s) after the stored refresh token was rejected", a.Source, sourceLabel(a))
 	t.event(EventAdopted, a.ID, msg)
 	m.log.Info(msg, "account", a.ID)
 	return true
+}
+
+// sameAccount reports whether login, read from a's source, belongs to a's
+// Claude account. It answers true when it cannot tell: no IdentifyToken,
+// nothing stored to compare with, or a failed lookup.
+func (m *Manager) sameAccount(ctx context.Context, a *account, login *ClaudeLogin) bool {
+	if m.cfg.IdentifyToken == nil || (a.AccountUUID == "" && a.Email == "") {
+		return true
+	}
+	uuid, email, err := m.cfg.IdentifyToken(ctx, login.AccessToken)
+	if err != nil {
+		m.log.Info("could not confirm whose login the account's source holds; adopting it unchecked", "account", a.ID, "err", err)
+		return true
+	}
+	switch {
+	case uuid != "" && a.AccountUUID != "":
+		if uuid == a.AccountUUID {
+			return true
+		}
+	case email != "" && a.Email != "":
+		if strings.EqualFold(email, a.Email) {
+			return true
+		}
+	default:
+		return true
+	}
+	m.log.Warn("the account's source now holds another Claude account's login; not adopting it",
+		"account", a.ID, "source", sourceLabel(a), "login_email", email)
+	return false
 }
 
 func sourceLabel(a *account) string {
@@ -571,6 +622,9 @@ func copyTokens(dst, src *account) {
 	}
 	if src.Email != "" {
 		dst.Email = src.Email
+	}
+	if src.OrgUUID != "" {
+		dst.OrgUUID, dst.OrgName = src.OrgUUID, src.OrgName
 	}
 }
 

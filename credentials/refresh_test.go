@@ -3,6 +3,7 @@ package credentials_test
 import (
 	"context"
 	"errors"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -221,5 +222,133 @@ func waitEvent(t testing.TB, ch <-chan credentials.Event, kind credentials.Event
 		case <-timeout:
 			t.Fatalf("no %s event", kind)
 		}
+	}
+}
+
+func TestTokenEndpointFailuresAreTerminalOrTransientByKind(t *testing.T) {
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unreachable := "http://" + closed.Addr().String() + "/v1/oauth/token"
+	closed.Close()
+	tests := []struct {
+		name     string
+		failure  *fakeanthropic.TokenFailure // nil: the endpoint cannot be reached
+		terminal bool
+	}{
+		{name: "invalid_grant (400) means the account needs login", failure: &fakeanthropic.TokenFailure{Status: 400, Error: "invalid_grant"}, terminal: true},
+		{name: "a 401 means the account needs login", failure: &fakeanthropic.TokenFailure{Status: 401, Error: "invalid_client"}, terminal: true},
+		{name: "a bare 429 is transient", failure: &fakeanthropic.TokenFailure{Status: 429}},
+		{name: "a 500 is transient", failure: &fakeanthropic.TokenFailure{Status: 500}},
+		{name: "a 503 is transient", failure: &fakeanthropic.TokenFailure{Status: 503}},
+		{name: "an unreachable endpoint is transient"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := fakeanthropic.New()
+			defer fake.Close()
+			pair := fake.IssueTokens("")
+			path := writeAccounts(t, seedFrom("acct", pair, time.Now().Add(5*time.Minute))) // within the buffer, still valid
+			m := newManager(t, path, fake, func(c *credentials.Config) {
+				c.RetryMin, c.RetryMax = time.Hour, time.Hour // no retry within the test
+				if tt.failure == nil {
+					c.TokenURL = unreachable
+				}
+			})
+			if tt.failure != nil {
+				fake.FailTokenCalls(1, *tt.failure)
+			}
+			events, stop := m.Subscribe()
+			defer stop()
+
+			tok, err := m.AccessToken(context.Background(), "acct")
+			if tt.terminal {
+				if !errors.Is(err, credentials.ErrNeedsLogin) {
+					t.Fatalf("AccessToken = %v, want ErrNeedsLogin", err)
+				}
+				assertNoTokens(t, "the error", err.Error())
+				waitEvent(t, events, credentials.EventNeedsLogin)
+				if got := storedByID(t, path, "acct")["state"]; got != "needs_login" {
+					t.Errorf("stored state %v, want needs_login", got)
+				}
+			} else {
+				if err != nil || !same(tok, pair.AccessToken) {
+					t.Fatalf("AccessToken = %s, %v; want the current, still valid token", red(tok), err)
+				}
+				e := waitEvent(t, events, credentials.EventRefreshFailed)
+				assertNoTokens(t, "the event", e.Message)
+				if info, _ := m.Account("acct"); info.State != credentials.StateOK || info.LastRefreshError == "" {
+					t.Errorf("info %+v, want ok with the failure recorded", info)
+				}
+				if rec := storedByID(t, path, "acct"); !same(rec["refreshToken"].(string), pair.RefreshToken) || rec["state"] != nil {
+					t.Errorf("a transient failure changed the stored record")
+				}
+			}
+			// Either way no second attempt is made now: terminal is final,
+			// transient waits for its backoff.
+			calls := fake.TokenCalls()
+			if _, err := m.AccessToken(context.Background(), "acct"); tt.terminal != (err != nil) {
+				t.Errorf("second AccessToken: %v", err)
+			}
+			if fake.TokenCalls() != calls {
+				t.Errorf("a second refresh was attempted at once")
+			}
+			if tt.failure != nil && !tt.terminal && !fake.RefreshTokenLive(pair.RefreshToken) {
+				t.Errorf("a transient failure lost the live refresh token")
+			}
+		})
+	}
+}
+
+func TestRunRetriesATransientFailureOnlyAfterItsBackoff(t *testing.T) {
+	fake := fakeanthropic.New()
+	defer fake.Close()
+	pair := fake.IssueTokens("")
+	var clock atomicTime
+	clock.Store(time.Now())
+	path := writeAccounts(t, seedFrom("acct", pair, clock.Load().Add(time.Minute)))
+	m := newManager(t, path, fake, func(c *credentials.Config) {
+		c.Now = clock.Load
+		c.RetryMin, c.RetryMax = time.Minute, 4*time.Minute
+	})
+	fake.FailTokenCalls(100, fakeanthropic.TokenFailure{Status: 503})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	waitCalls := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for fake.TokenCalls() < n && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := fake.TokenCalls(); got != n {
+			t.Fatalf("%d token calls, want %d", got, n)
+		}
+	}
+	waitCalls(1)
+	// The clock stands still: the loop must not try again, however often
+	// it wakes.
+	for range 3 {
+		m.Reload()
+		time.Sleep(120 * time.Millisecond)
+	}
+	if got := fake.TokenCalls(); got != 1 {
+		t.Fatalf("%d token calls while backing off, want 1", got)
+	}
+	clock.Store(clock.Load().Add(73 * time.Second)) // past the first backoff, 1m ±20%
+	m.Reload()
+	waitCalls(2)
+	// The second backoff is twice as long: a minute and a bit is not enough.
+	clock.Store(clock.Load().Add(73 * time.Second))
+	m.Reload()
+	time.Sleep(250 * time.Millisecond)
+	if got := fake.TokenCalls(); got != 2 {
+		t.Fatalf("%d token calls 73s into a 2m (±20%%) backoff, want 2", got)
+	}
+	if info, _ := m.Account("acct"); info.State != credentials.StateOK {
+		t.Errorf("state %q after transient failures, want ok", info.State)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -111,6 +112,16 @@ func parseObject(path string, data []byte, off int64, obj json.RawMessage) ([]ra
 	return fields, nil
 }
 
+// field returns the member k of fields, or nil.
+func field(fields []rawField, k string) *rawField {
+	for i := range fields {
+		if fields[i].key == k {
+			return &fields[i]
+		}
+	}
+	return nil
+}
+
 // skipSpace returns the offset of the first byte at or after i that is not
 // JSON whitespace, a colon or a comma.
 func skipSpace(b []byte, i int64) int64 {
@@ -152,12 +163,27 @@ type account struct {
 	Source      string
 	SourceRef   string // the file path or Keychain service imported from
 	AccountUUID string
+	OrgUUID     string // the organization (each Pro/Max login is its own)
+	OrgName     string
 	State       State
 	StateReason string
 	LastRefresh int64 // Unix ms of the last successful refresh
 }
 
 func (a *account) enabled() bool { return a.Enabled == nil || *a.Enabled }
+
+// setTokens puts a login's tokens into a. A zero expires means the source
+// did not say; scopes are kept when the login names none.
+func (a *account) setTokens(access, refresh string, expires time.Time, scopes []string) {
+	a.AccessToken, a.RefreshToken = access, refresh
+	a.ExpiresAt = 0
+	if !expires.IsZero() {
+		a.ExpiresAt = expires.UnixMilli()
+	}
+	if len(scopes) > 0 {
+		a.Scopes = append([]string(nil), scopes...)
+	}
+}
 
 // document is the whole accounts.json.
 type document struct {
@@ -280,6 +306,7 @@ var knownKeys = []string{
 	"id", "accessToken", "refreshToken", "expiresAt", "scopes", "enabled",
 	"sessionLimitPercent", "weeklyLimitPercent", "provider",
 	"email", "accountUuid", "source", "sourceRef", "state", "stateReason", "lastRefresh",
+	"organizationUuid", "organizationName",
 }
 
 func isKnownKey(k string) bool {
@@ -299,14 +326,7 @@ func parseRecord(path string, data []byte, off int64, raw json.RawMessage) (*rec
 	if err != nil {
 		return nil, err
 	}
-	get := func(k string) *rawField {
-		for i := range fields {
-			if fields[i].key == k {
-				return &fields[i]
-			}
-		}
-		return nil
-	}
+	get := func(k string) *rawField { return field(fields, k) }
 	if p := get("provider"); p != nil {
 		var prov string
 		if json.Unmarshal(p.val, &prov) != nil || (prov != "" && !strings.EqualFold(prov, "anthropic")) {
@@ -404,7 +424,8 @@ func parseRecord(path string, data []byte, off int64, raw json.RawMessage) (*rec
 	}{
 		{"provider", &a.Provider}, {"email", &a.Email}, {"accountUuid", &a.AccountUUID},
 		{"source", &a.Source}, {"sourceRef", &a.SourceRef}, {"state", &state},
-		{"stateReason", &a.StateReason},
+		{"stateReason", &a.StateReason}, {"organizationUuid", &a.OrgUUID},
+		{"organizationName", &a.OrgName},
 	} {
 		if err := str(s.k, s.dst, false); err != nil {
 			return nil, err
@@ -475,6 +496,7 @@ func encodeAccount(b *bytes.Buffer, r *record) error {
 	for k, v := range map[string]string{
 		"provider": a.Provider, "email": a.Email, "accountUuid": a.AccountUUID,
 		"source": a.Source, "sourceRef": a.SourceRef, "stateReason": a.StateReason,
+		"organizationUuid": a.OrgUUID, "organizationName": a.OrgName,
 	} {
 		if v != "" {
 			known[k] = v

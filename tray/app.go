@@ -21,11 +21,13 @@ import (
 
 	"github.com/cc-router/cc-router/credentials"
 	"github.com/cc-router/cc-router/credentials/signin"
+	"github.com/cc-router/cc-router/internal/config"
 	"github.com/cc-router/cc-router/proxy"
 )
 
 // Config configures Run. Manager and Proxy are required.
 type Config struct {
+	// Manager owns the accounts and runs the refresh loop; Proxy routes.
 	Manager *credentials.Manager
 	Proxy   *proxy.Proxy
 	// Listen is where routing listens when started (e.g. 127.0.0.1:3456).
@@ -34,11 +36,14 @@ type Config struct {
 	ProxySecret string
 	// AccountsDir is opened by "Open accounts folder".
 	AccountsDir string
-	Claude      ClaudeSettings
-	Autostart   Autostart
+	// Claude edits Claude Code's settings.json for "Route Claude Code
+	// through cc-router"; Autostart is the "Start at login" entry.
+	Claude    ClaudeSettings
+	Autostart Autostart
 	// Notifier shows notifications (default: a Notifier with beeep).
 	Notifier *Notifier
-	Logger   *slog.Logger
+	// Logger receives what failed (default slog.Default()).
+	Logger *slog.Logger
 	// Out receives the few lines meant for a terminal (the headless notice).
 	Out io.Writer
 	// Headless skips the tray even when a tray host is there.
@@ -278,7 +283,15 @@ func (a *app) loop(ctx context.Context, ev events) {
 	}
 }
 
-func (a *app) baseURL() string { return "http://" + a.cfg.Listen }
+// baseURL is Claude Code's ANTHROPIC_BASE_URL for this router: where it
+// listens, else where it would.
+func (a *app) baseURL() string {
+	addr := a.cfg.Proxy.Addr()
+	if addr == "" {
+		addr = a.cfg.Listen
+	}
+	return config.ClientURL(addr)
+}
 
 func (a *app) snapshot() Snapshot {
 	a.mu.Lock()
@@ -461,10 +474,12 @@ func (a *app) fillEmails(ctx context.Context) {
 }
 
 // signIn runs "Add account…" (accountID "") or "Sign in again…": a sign-in
-// in the browser, proposing the account's email when it is known, whose
-// tokens the manager stores (replacing those of a stored account with the
-// same uuid). Only one runs at a time; "Waiting for sign-in… (cancel)"
-// ends it. The outcome is a notification.
+// in the browser, proposing the account's email when it is known. "Add
+// account…" stores the tokens as a new account (or replaces those of a
+// stored account with the same uuid); "Sign in again…" replaces the tokens
+// of accountID in place, and saves nothing if the browser signed in as
+// another account. Only one runs at a time; "Waiting for sign-in…
+// (cancel)" ends it. The outcome is a notification.
 func (a *app) signIn(ctx context.Context, accountID string) {
 	var hint string
 	if accountID != "" {
@@ -499,7 +514,13 @@ func (a *app) signIn(ctx context.Context, accountID string) {
 		a.cfg.Notifier.Notify(NotifySignIn, key, "cc-router: sign-in failed", err.Error())
 		return
 	}
-	info, added, err := a.cfg.Manager.SaveLogin(res.Tokens, "")
+	var info credentials.AccountInfo
+	added := false
+	if accountID != "" {
+		info, err = a.cfg.Manager.ReplaceLogin(accountID, res.Tokens)
+	} else {
+		info, added, err = a.cfg.Manager.SaveLogin(res.Tokens, "")
+	}
 	if err != nil {
 		a.cfg.Notifier.Notify(NotifySignIn, key, "cc-router: sign-in could not be saved", err.Error())
 		return
@@ -511,9 +532,6 @@ func (a *app) signIn(ctx context.Context, accountID string) {
 	title, body := "cc-router: added "+who, "Account "+info.ID+" signed in; it is used for routing now."
 	if !added {
 		title, body = "cc-router: signed in again as "+who, "Account "+info.ID+" has new tokens of its own."
-	}
-	if accountID != "" && info.ID != accountID {
-		body += " " + accountID + " still needs login: the browser signed in as another account."
 	}
 	a.cfg.Notifier.Notify(NotifySignIn, key, title, body)
 }

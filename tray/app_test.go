@@ -3,6 +3,7 @@ package tray
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,24 +19,30 @@ import (
 	"github.com/cc-router/cc-router/proxy"
 )
 
-// noteLog records what a Notifier sent.
+// noteLog records what a Notifier sent, as "title: body".
 type noteLog struct {
-	mu     sync.Mutex
-	titles []string
+	mu    sync.Mutex
+	notes []string
 }
 
 func (l *noteLog) send(title, body string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.titles = append(l.titles, title+": "+body)
+	l.notes = append(l.notes, title+": "+body)
 	return nil
+}
+
+func (l *noteLog) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.notes...)
 }
 
 func (l *noteLog) count(substr string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
-	for _, t := range l.titles {
+	for _, t := range l.notes {
 		if strings.Contains(t, substr) {
 			n++
 		}
@@ -51,6 +58,7 @@ type loopHarness struct {
 	accounts string
 	proxy    *proxy.Proxy
 	notes    *noteLog
+	app      *app
 }
 
 func writeNodeAccounts(t *testing.T, path, id string, pair fakeanthropic.TokenPair) {
@@ -62,7 +70,9 @@ func writeNodeAccounts(t *testing.T, path, id string, pair fakeanthropic.TokenPa
 	}
 }
 
-func startLoop(t *testing.T) *loopHarness {
+// startLoop runs the harness; each option may adjust the app's Config
+// before the app is made.
+func startLoop(t *testing.T, options ...func(*Config)) *loopHarness {
 	t.Helper()
 	h := &loopHarness{fake: fakeanthropic.New(), notes: &noteLog{}}
 	t.Cleanup(h.fake.Close)
@@ -77,7 +87,12 @@ func startLoop(t *testing.T) *loopHarness {
 	if h.proxy, err = proxy.New(proxy.Config{Upstream: h.fake.URL, Logger: logger}, mgr); err != nil {
 		t.Fatal(err)
 	}
-	a := newApp(Config{Manager: mgr, Proxy: h.proxy, Listen: "127.0.0.1:0", Logger: logger, Notifier: &Notifier{Send: h.notes.send}})
+	cfg := Config{Manager: mgr, Proxy: h.proxy, Listen: "127.0.0.1:0", Logger: logger, Notifier: &Notifier{Send: h.notes.send}}
+	for _, o := range options {
+		o(&cfg)
+	}
+	a := newApp(cfg)
+	h.app = a
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -130,6 +145,66 @@ func TestAdoptedTokensNotify(t *testing.T) {
 	waitFor(t, "the adopted notification", func() bool { return h.notes.count("only uses a newer login") == 1 })
 }
 
+// hookCalls records the arguments the Clipboard and Open hooks got.
+type hookCalls struct {
+	mu   sync.Mutex
+	args []string
+}
+
+func (c *hookCalls) hook(fail error) func(string) error {
+	return func(arg string) error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.args = append(c.args, arg)
+		return fail
+	}
+}
+
+func (c *hookCalls) get() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.args...)
+}
+
+func TestCopyBaseURLAndOpenAccountsFolder(t *testing.T) {
+	cases := []struct {
+		name       string
+		fail       error
+		wantNotice []string // substrings of the one notification expected, nil for none
+	}{
+		{"the tools work: the URL is copied and the folder opened, silently", nil, nil},
+		{"the tools fail: the URL is shown in a notification and the folder's failure is reported", errors.New("no xclip, xsel or wl-copy"),
+			[]string{"cc-router base URL: http://127.0.0.1:", "could not open the accounts folder: no xclip"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var clip, open hookCalls
+			dir := t.TempDir()
+			h := startLoop(t, func(c *Config) {
+				c.Clipboard, c.Open, c.AccountsDir = clip.hook(tc.fail), open.hook(tc.fail), dir
+			})
+			h.app.enqueue(Action{Kind: ActionCopyBaseURL})
+			h.app.enqueue(Action{Kind: ActionOpenFolder})
+			waitFor(t, "both hooks to be called", func() bool { return len(clip.get()) == 1 && len(open.get()) == 1 })
+			if got, want := clip.get()[0], "http://"+h.proxy.Addr(); got != want {
+				t.Errorf("copied %q, want the routing address %q", got, want)
+			}
+			if got := open.get()[0]; got != dir {
+				t.Errorf("opened %q, want the accounts folder %q", got, dir)
+			}
+			for _, want := range tc.wantNotice {
+				waitFor(t, "a notification with "+want, func() bool { return h.notes.count(want) == 1 })
+			}
+			if tc.wantNotice == nil {
+				time.Sleep(100 * time.Millisecond) // a notification would have been sent by now
+				if n := len(h.notes.all()); n != 0 {
+					t.Errorf("%d notifications when both actions worked: %v", n, h.notes.all())
+				}
+			}
+		})
+	}
+}
+
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -138,5 +213,52 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestAccountSubmenuActions clicks each item of an account's submenu, in
+// order, and checks the change in the credentials manager and the menu.
+func TestAccountSubmenuActions(t *testing.T) {
+	h := startLoop(t)
+	mgr := h.app.cfg.Manager
+	line := func() string {
+		for _, it := range BuildMenu(h.app.snapshot()).Items {
+			if strings.HasPrefix(it.Key, "account/") {
+				return it.Label
+			}
+		}
+		return ""
+	}
+	steps := []struct {
+		name  string
+		kind  ActionKind
+		check func() bool
+	}{
+		{"Disable takes the account out of rotation", ActionDisable, func() bool {
+			a, err := mgr.Account("only")
+			return err == nil && !a.Enabled && strings.HasSuffix(line(), "— disabled")
+		}},
+		{"Enable puts it back", ActionEnable, func() bool {
+			a, err := mgr.Account("only")
+			return err == nil && a.Enabled && strings.Contains(line(), "expires in")
+		}},
+		{"Refresh now spends the refresh token for new tokens", ActionRefresh, func() bool {
+			return !h.fake.RefreshTokenLive(h.pair.RefreshToken)
+		}},
+		{"Remove deletes the account", ActionRemove, func() bool {
+			_, err := mgr.Account("only")
+			return errors.Is(err, credentials.ErrUnknownAccount) && line() == ""
+		}},
+	}
+	for _, s := range steps {
+		h.app.enqueue(Action{Kind: s.kind, AccountID: "only"})
+		waitFor(t, s.name, s.check)
+	}
+	if n := h.notes.count("could not"); n != 0 {
+		t.Errorf("actions that worked reported failures: %v", h.notes.all())
+	}
+	b, err := os.ReadFile(h.accounts)
+	if err != nil || strings.Contains(string(b), `"only"`) {
+		t.Errorf("accounts.json still holds the removed account (%v):\n%s", err, b)
 	}
 }

@@ -1,6 +1,7 @@
 package tray
 
 import (
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -85,18 +86,7 @@ const launchAgentLabel = "io.github.cc-router.tray"
 // session (the menu-bar app needs it).
 func launchAgentPlist(exe string) string {
 	var esc strings.Builder
-	for _, r := range exe {
-		switch r {
-		case '&':
-			esc.WriteString("&amp;")
-		case '<':
-			esc.WriteString("&lt;")
-		case '>':
-			esc.WriteString("&gt;")
-		default:
-			esc.WriteRune(r)
-		}
-	}
+	_ = xml.EscapeText(&esc, []byte(exe)) // a strings.Builder does not fail
 	return `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0">

@@ -61,9 +61,11 @@ type ConfigureResult struct {
 
 // RevertResult says what Revert did.
 type RevertResult struct {
+	// Changed: settings.json was rewritten.
 	Changed bool
 	// Kept lists keys left alone because they were changed by hand since.
-	Kept   []string
+	Kept []string
+	// Backup is where the file before the revert was copied ("" if none).
 	Backup string
 }
 

@@ -24,8 +24,8 @@ type Instance struct {
 // AlreadyRunningError is returned by AcquireInstance when another process
 // holds the lock. Info is what that process wrote (pid and address).
 type AlreadyRunningError struct {
-	Path string
-	Info string
+	Path string // the lock file
+	Info string // what the running instance wrote into it
 }
 
 // Error says that another instance runs and, when known, where.

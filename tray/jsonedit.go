@@ -161,9 +161,9 @@ func removeMember(data []byte, obj jsonObject, idx int) []byte {
 
 // SyntaxError is a malformed JSON file, with the position of the fault.
 type SyntaxError struct {
-	Path         string
-	Line, Column int
-	Msg          string
+	Path         string // the file
+	Line, Column int    // where the fault is, from 1
+	Msg          string // what is wrong
 }
 
 // Error gives the file, line and column, then the fault.

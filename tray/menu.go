@@ -8,6 +8,7 @@ import (
 
 	"github.com/cc-router/cc-router/assets"
 	"github.com/cc-router/cc-router/credentials"
+	"github.com/cc-router/cc-router/internal/config"
 	"github.com/cc-router/cc-router/internal/humanize"
 	"github.com/cc-router/cc-router/proxy"
 )
@@ -199,7 +200,7 @@ func baseURL(s Snapshot) string {
 	if addr == "" {
 		addr = s.ConfiguredAddr
 	}
-	return "http://" + addr
+	return config.ClientURL(addr)
 }
 
 func headerLine(s Snapshot, usable int) string {

@@ -40,7 +40,8 @@ type Notifier struct {
 	// Quiet is the quiet period (default DefaultQuietPeriod).
 	Quiet time.Duration
 	// Now is the clock (default time.Now); tests swap it.
-	Now    func() time.Time
+	Now func() time.Time
+	// Logger receives the notifications that could not be shown.
 	Logger *slog.Logger
 
 	mu   sync.Mutex

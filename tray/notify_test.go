@@ -1,7 +1,10 @@
 package tray
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,10 +50,19 @@ func TestNotifierQuietPeriod(t *testing.T) {
 	}
 }
 
-func TestNotifierFailureIsNotFatal(t *testing.T) {
-	n := &Notifier{Send: func(string, string) error { return errors.New("no notification daemon") }}
-	if !n.Notify(NotifyImport, "", "t", "b") {
+func TestANotificationThatCannotBeShownIsLogged(t *testing.T) {
+	var log bytes.Buffer
+	n := &Notifier{
+		Send:   func(string, string) error { return errors.New("no notification daemon") },
+		Logger: slog.New(slog.NewTextHandler(&log, nil)),
+	}
+	if !n.Notify(NotifyImport, "", "cc-router: import", "b") {
 		t.Fatal("the notification was not attempted")
 	}
 	n.Wait()
+	for _, want := range []string{"could not show a notification", "cc-router: import", "no notification daemon"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the log lacks %q: %s", want, log.String())
+		}
+	}
 }

@@ -3,11 +3,12 @@ package tray
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,29 +17,10 @@ import (
 	"github.com/cc-router/cc-router/proxy"
 )
 
-// shownNotes records the notifications the app sends.
-type shownNotes struct {
-	mu    sync.Mutex
-	notes []string // "title: body"
-}
-
-func (n *shownNotes) send(title, body string) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.notes = append(n.notes, title+": "+body)
-	return nil
-}
-
-func (n *shownNotes) all() []string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return append([]string(nil), n.notes...)
-}
-
 // signInApp is an app (not running its loop) over a real manager and
 // proxy, with the fake Anthropic as every endpoint. browse says whether
 // the "browser" visits the sign-in page or leaves it unanswered.
-func signInApp(t *testing.T, browse bool) (*app, *fakeanthropic.Server, *shownNotes) {
+func signInApp(t *testing.T, browse bool) (*app, *fakeanthropic.Server, *noteLog) {
 	t.Helper()
 	fake := fakeanthropic.New()
 	t.Cleanup(fake.Close)
@@ -54,7 +36,7 @@ func signInApp(t *testing.T, browse bool) (*app, *fakeanthropic.Server, *shownNo
 	if err != nil {
 		t.Fatal(err)
 	}
-	notes := &shownNotes{}
+	notes := &noteLog{}
 	n := &Notifier{Send: notes.send, Logger: log}
 	t.Cleanup(n.Wait)
 	a := &app{
@@ -172,5 +154,52 @@ func TestSignInAgainBringsBackAnAccountThatNeedsLogin(t *testing.T) {
 	got := notes.all()
 	if len(got) != 2 || !strings.HasPrefix(got[1], "cc-router: signed in again as bob@example.com") {
 		t.Errorf("notifications = %q, want the second saying bob signed in again", got)
+	}
+}
+
+func TestSignInAgainReplacesAnImportedAccountThatKnowsNoUUIDOrEmailInPlace(t *testing.T) {
+	a, fake, notes := signInApp(t, true)
+	m := a.cfg.Manager
+	// An import from a credentials file: the store learns neither the
+	// account's uuid nor its email.
+	pair := fake.IssueTokens("carol@example.com")
+	creds := filepath.Join(t.TempDir(), ".credentials.json")
+	body := fmt.Sprintf(`{"claudeAiOauth":{"accessToken":%q,"refreshToken":%q,"expiresAt":%d}}`,
+		pair.AccessToken, pair.RefreshToken, time.Now().Add(8*time.Hour).UnixMilli())
+	if err := os.WriteFile(creds, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.Import(context.Background(), credentials.ImportRequest{From: creds, ID: "imported"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetEnabled(res.AccountID, false); err != nil { // a setting that must survive
+		t.Fatal(err)
+	}
+	fake.RotateOutOfBand(pair.RefreshToken) // Claude Code spent the shared chain
+	if err := m.Refresh(context.Background(), res.AccountID); !errors.Is(err, credentials.ErrNeedsLogin) {
+		t.Fatalf("refresh of a spent chain: %v", err)
+	}
+	if info, _ := m.Account(res.AccountID); info.Email != "" || info.State != credentials.StateNeedsLogin {
+		t.Fatalf("before signing in again: %+v, want needs_login without email", info)
+	}
+
+	fake.SetSigninEmail("carol@example.com")
+	a.do(context.Background(), Action{Kind: ActionSignInAgain, AccountID: res.AccountID})
+	acc := m.Accounts()
+	if len(acc) != 1 {
+		t.Fatalf("accounts after Sign in again = %+v, want the one account replaced in place", acc)
+	}
+	info := acc[0]
+	if info.ID != "imported" || info.State != credentials.StateOK || info.Enabled ||
+		info.Source != credentials.SourceLogin || info.Email != "carol@example.com" {
+		t.Errorf("after Sign in again: %+v, want id imported, ok, still disabled, source login, carol's email", info)
+	}
+	if err := m.Refresh(context.Background(), info.ID); err != nil {
+		t.Errorf("refresh after signing in again: %v", err)
+	}
+	a.cfg.Notifier.Wait()
+	if got := notes.all(); len(got) != 1 || !strings.HasPrefix(got[0], "cc-router: signed in again as carol@example.com") {
+		t.Errorf("notifications = %q, want one saying carol signed in again", got)
 	}
 }

@@ -363,6 +363,18 @@ func newAppEnv(t *testing.T, busAddr string, fake *fakeanthropic.Server) *appEnv
 	e := &appEnv{home: home, routerDir: filepath.Join(home, ".cc-router"), listen: freePort(t)}
 	runtimeDir := filepath.Join(home, "run")
 	os.MkdirAll(runtimeDir, 0o700)
+	// Stand-ins for the desktop's clipboard and file-manager tools record
+	// what they were given in the home directory.
+	tools := filepath.Join(home, "bin")
+	os.MkdirAll(tools, 0o700)
+	for name, script := range map[string]string{
+		"xclip":    "#!/bin/sh\ncat > \"$HOME/clipboard\"\n",
+		"xdg-open": "#!/bin/sh\nprintf '%s' \"$1\" > \"$HOME/opened\"\n",
+	} {
+		if err := os.WriteFile(filepath.Join(tools, name), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	e.env = append(os.Environ(),
 		"HOME="+home,
 		"XDG_RUNTIME_DIR="+runtimeDir,
@@ -378,6 +390,7 @@ func newAppEnv(t *testing.T, busAddr string, fake *fakeanthropic.Server) *appEnv
 		"CLAUDE_CONFIG_DIR="+filepath.Join(home, ".claude"),
 		"DBUS_SESSION_BUS_ADDRESS="+busAddr,
 		"WAYLAND_DISPLAY=", "DISPLAY=",
+		"PATH="+tools+string(os.PathListSeparator)+os.Getenv("PATH"),
 	)
 	return e
 }
@@ -638,9 +651,42 @@ func TestTrayOverDBus(t *testing.T) {
 		eventually(t, "the autostart entry to go", 10*time.Second, func() bool { _, err := os.Stat(entry); return os.IsNotExist(err) })
 	})
 
-	t.Run("Quit stops routing and exits cleanly", func(t *testing.T) {
+	t.Run("Copy base URL and Open accounts folder use the desktop's tools", func(t *testing.T) {
 		c.t = t
+		c.click(c.layout(), "Copy base URL")
+		c.click(c.layout(), "Open accounts folder")
+		read := func(name string) string { b, _ := os.ReadFile(filepath.Join(e.home, name)); return string(b) }
+		eventually(t, "the clipboard and the file manager", 10*time.Second, func() bool {
+			return read("clipboard") != "" && read("opened") != ""
+		})
+		if got, want := read("clipboard"), "http://"+e.listen; got != want {
+			t.Errorf("the clipboard holds %q, want %q", got, want)
+		}
+		if got := read("opened"); got != e.routerDir {
+			t.Errorf("opened %q, want the accounts folder %q", got, e.routerDir)
+		}
+	})
+
+	t.Run("Quit lets a stream in flight finish, stops routing and exits cleanly", func(t *testing.T) {
+		c.t = t
+		fake.SetReply(fakeanthropic.Reply{Chunks: 15, EventDelay: 100 * time.Millisecond}) // about 1.7 s
+		body := `{"model":"claude-sonnet-4-5","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
+		req, _ := http.NewRequest("POST", "http://"+e.listen+"/v1/messages", strings.NewReader(body))
+		req.Header.Set("anthropic-version", "2023-06-01")
+		resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		stream := bufio.NewReader(resp.Body)
+		if first, err := stream.ReadString('\n'); err != nil || first != "event: message_start\n" {
+			t.Fatalf("the stream began with %q, %v", first, err)
+		}
 		c.click(c.layout(), "Quit")
+		rest, err := io.ReadAll(stream)
+		if err != nil || !strings.HasSuffix(strings.TrimSpace(string(rest)), `{"type":"message_stop"}`) {
+			t.Errorf("the stream was cut by Quit (%v); it ended:\n%s", err, rest[max(0, len(rest)-200):])
+		}
 		if err := app.wait(t, 15*time.Second); err != nil {
 			t.Errorf("exit: %v", err)
 		}

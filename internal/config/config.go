@@ -217,7 +217,7 @@ func lineCol(data []byte, offset int64) (line, col int) {
 const Env = `CC_ROUTER_HOME      directory of accounts.json and config.json (default ~/.cc-router)
 CC_ROUTER_CONFIG    configuration file (default $CC_ROUTER_HOME/config.json)
 CC_ROUTER_LISTEN    listen address
-PORT                listen port on 127.0.0.1 (as in the Node.js cc-router)
+PORT                listen port only, keeping the host (as in the Node.js cc-router)
 CC_ROUTER_UPSTREAM  upstream URL (LITELLM_URL is accepted too)
 CC_ROUTER_PROXY_SECRET  proxy secret
 CC_ROUTER_STRATEGY  headroom or round-robin`
@@ -339,8 +339,13 @@ func (c *Config) Validate() error {
 	if c.BodyLimit <= 0 {
 		return fmt.Errorf("bodyLimit %d: want a positive number of bytes", c.BodyLimit)
 	}
-	if c.RefreshBuffer < 0 || c.Cooldown429 < 0 || c.Cooldown529 < 0 {
-		return errors.New("refreshBuffer and cooldowns must not be negative")
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"refreshBuffer", c.RefreshBuffer}, {"cooldown429", c.Cooldown429}, {"cooldown529", c.Cooldown529}} {
+		if d.v <= 0 { // zero would silently mean the default further down
+			return fmt.Errorf("%s %s: want a positive duration, e.g. \"90s\"", d.key, d.v)
+		}
 	}
 	return nil
 }
@@ -351,6 +356,20 @@ func (c Config) Redacted() Config {
 		c.ProxySecret = "(set, hidden)"
 	}
 	return c
+}
+
+// ClientURL is the base URL a client on this machine uses to reach a
+// router listening on listen (ANTHROPIC_BASE_URL, status): the unspecified
+// address (0.0.0.0, ::) is reached on 127.0.0.1.
+func ClientURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // IsLoopback reports whether the listen address only accepts local clients.

@@ -99,6 +99,8 @@ func TestBadFilesAreErrorsThatNameWhatAndWhere(t *testing.T) {
 		{"a bad duration names the key", `{"refreshBuffer":"soon"}`, []string{`key "refreshBuffer"`, "soon"}},
 		{"a non-object top level is refused", `[1,2]`, []string{"must be a JSON object"}},
 		{"a bad strategy is refused", `{"strategy":"random"}`, []string{`strategy "random"`}},
+		{"a zero cooldown is refused", `{"cooldown529":0}`, []string{"cooldown529 0s", "positive"}},
+		{"a negative refresh buffer is refused", `{"refreshBuffer":"-5m"}`, []string{"refreshBuffer -5m0s", "positive"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,5 +139,22 @@ func TestAMissingFileIsTheDefaults(t *testing.T) {
 	}
 	if !c.IsLoopback() {
 		t.Fatal("default listen address is not loopback")
+	}
+}
+
+func TestClientURLReachesTheUnspecifiedAddressOnLoopback(t *testing.T) {
+	cases := map[string]string{
+		"0.0.0.0:3456":   "http://127.0.0.1:3456",
+		"[::]:1":         "http://127.0.0.1:1",
+		":3456":          "http://127.0.0.1:3456",
+		"127.0.0.1:9":    "http://127.0.0.1:9",
+		"[::1]:9":        "http://[::1]:9",
+		"10.0.0.5:3456":  "http://10.0.0.5:3456",
+		"localhost:3456": "http://localhost:3456",
+	}
+	for in, want := range cases {
+		if got := ClientURL(in); got != want {
+			t.Errorf("ClientURL(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -88,10 +88,11 @@ func (g *Guard) Transport(base *http.Transport) *http.Transport {
 
 // BlockedError is returned for a connection to a host outside the policy.
 type BlockedError struct {
-	Host    string
-	Allowed []string
+	Host    string   // the host that was refused
+	Allowed []string // the hosts the policy allows
 }
 
+// Error names the refused host and the allowed ones.
 func (e *BlockedError) Error() string {
 	return fmt.Sprintf("egress to %q is not allowed: cc-router only connects to %s", e.Host, strings.Join(e.Allowed, ", "))
 }

@@ -6,6 +6,7 @@ package service
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,7 +22,8 @@ import (
 	"github.com/cc-router/cc-router/internal/atomicfile"
 )
 
-// Name is the unit name on Linux and the label on macOS.
+// SystemdUnit is the unit's file name on Linux; LaunchdLabel is the
+// agent's label (and file name, with .plist) on macOS.
 const (
 	SystemdUnit  = "cc-router.service"
 	LaunchdLabel = "com.cc-router.serve"
@@ -137,24 +139,10 @@ func systemdQuote(s string) string {
 	return `"` + r.Replace(s) + `"`
 }
 
+// xmlEscape escapes s for an XML text node.
 func xmlEscape(s string) string {
-	var b bytes.Buffer
-	for _, r := range s {
-		switch r {
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '"':
-			b.WriteString("&quot;")
-		case '\'':
-			b.WriteString("&apos;")
-		default:
-			b.WriteRune(r)
-		}
-	}
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s)) // a strings.Builder does not fail
 	return b.String()
 }
 
