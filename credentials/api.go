@@ -86,7 +86,9 @@ type TokenProvider interface {
 	Accounts() []AccountInfo
 	// AccessToken returns a valid access token for the account, refreshing
 	// it first (or joining a refresh in flight) when it expires within the
-	// refresh buffer. It never returns a token that is not yet on disk.
+	// refresh buffer. A caller whose token is still valid waits a few
+	// seconds at most, then gets that token while the refresh goes on. It
+	// never returns a token that is not yet on disk.
 	AccessToken(ctx context.Context, id string) (string, error)
 	// RefreshRejected is called after the upstream rejected token (401, or
 	// a 403 saying the token was revoked). If the account's current token

@@ -87,14 +87,7 @@ func ParseClaudeCredentials(name string, data []byte) (*ClaudeLogin, error) {
 			break
 		}
 	}
-	get := func(k string) *rawField {
-		for i := range fields {
-			if fields[i].key == k {
-				return &fields[i]
-			}
-		}
-		return nil
-	}
+	get := func(k string) *rawField { return field(fields, k) }
 	at := func(f *rawField, format string, args ...any) error {
 		return fileErrorAt(name, data, f.off, format, args...)
 	}
@@ -353,14 +346,7 @@ func (m *Manager) Import(ctx context.Context, req ImportRequest) (ImportResult, 
 		} else if a.RefreshToken != login.RefreshToken && a.ExpiresAt > login.ExpiresAt.UnixMilli() && a.State == StateOK {
 			m.log.Warn("the imported login is older than the stored one; replacing it as asked", "account", a.ID)
 		}
-		a.AccessToken, a.RefreshToken = login.AccessToken, login.RefreshToken
-		a.ExpiresAt = 0
-		if !login.ExpiresAt.IsZero() {
-			a.ExpiresAt = login.ExpiresAt.UnixMilli()
-		}
-		if len(login.Scopes) > 0 {
-			a.Scopes = login.Scopes
-		}
+		a.setTokens(login.AccessToken, login.RefreshToken, login.ExpiresAt, login.Scopes)
 		a.Source, a.SourceRef = source, ref
 		a.State, a.StateReason = StateOK, ""
 		res.AccountID = a.ID
@@ -501,14 +487,7 @@ func (m *Manager) storeLogin(lt LoginTokens, target func(t *txn, uuid, email str
 			return err
 		}
 		added = isNew
-		a.AccessToken, a.RefreshToken = lt.AccessToken, lt.RefreshToken
-		a.ExpiresAt = 0
-		if !lt.ExpiresAt.IsZero() {
-			a.ExpiresAt = lt.ExpiresAt.UnixMilli()
-		}
-		if len(lt.Scopes) > 0 {
-			a.Scopes = append([]string(nil), lt.Scopes...)
-		}
+		a.setTokens(lt.AccessToken, lt.RefreshToken, lt.ExpiresAt, lt.Scopes)
 		if uuid != "" {
 			a.AccountUUID = uuid
 		}

@@ -152,3 +152,44 @@ func TestFailedWriteLeavesThePreviousFileAndNoTempFile(t *testing.T) {
 		t.Errorf("the previous contents were disturbed")
 	}
 }
+
+func TestASlowRefreshDoesNotHoldBackAStillValidToken(t *testing.T) {
+	fake := fakeanthropic.New()
+	defer fake.Close()
+	pair := fake.IssueTokens("")
+	path := filepath.Join(t.TempDir(), "accounts.json")
+	body := `[{"id":"acct","accessToken":"` + pair.AccessToken + `","refreshToken":"` + pair.RefreshToken +
+		`","expiresAt":` + strconv.FormatInt(time.Now().Add(5*time.Minute).UnixMilli(), 10) + `}]`
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewManager(Config{Path: path, TokenURL: fake.TokenURL(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := validTokenWait
+	validTokenWait = 50 * time.Millisecond
+	defer func() { validTokenWait = old }()
+	fake.SetTokenDelay(time.Second)
+	events, stop := m.Subscribe()
+	defer stop()
+
+	tok, err := m.AccessToken(context.Background(), "acct")
+	if err != nil || tok != pair.AccessToken {
+		t.Fatalf("AccessToken during a slow refresh = %s, %v; want the current, still valid token", RedactToken(tok), err)
+	}
+	// The refresh went on without the caller, and its tokens are served
+	// once on disk.
+	for refreshed := false; !refreshed; {
+		select {
+		case e := <-events:
+			refreshed = e.Kind == EventRefreshed
+		case <-time.After(10 * time.Second):
+			t.Fatal("the refresh did not finish after the caller stopped waiting")
+		}
+	}
+	tok, err = m.AccessToken(context.Background(), "acct")
+	if err != nil || tok == pair.AccessToken || !fake.ValidAccessToken(tok) || fake.TokenCalls() != 1 {
+		t.Errorf("after the refresh: %s, %v, %d token calls; want the new token from the one refresh", RedactToken(tok), err, fake.TokenCalls())
+	}
+}

@@ -55,6 +55,11 @@ type Config struct {
 // told "still backing off" before it may try a refresh itself.
 const onDemandRetry = 10 * time.Second
 
+// validTokenWait bounds how long a caller whose token is still valid waits
+// for the refresh it started or joined: a slow token endpoint must not
+// stall requests that have a working token. The refresh goes on.
+var validTokenWait = 3 * time.Second
+
 // Manager owns the in-memory view of accounts.json and every refresh. All
 // its methods are safe for concurrent use.
 type Manager struct {
@@ -234,14 +239,21 @@ func (m *Manager) AccessToken(ctx context.Context, id string) (string, error) {
 		}
 		return "", err
 	}
-	tok, err := m.refresh(ctx, id, refreshMode{within: m.cfg.RefreshBuffer})
+	rctx := ctx
+	if valid {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, validTokenWait)
+		defer cancel()
+	}
+	tok, err := m.refresh(rctx, id, refreshMode{within: m.cfg.RefreshBuffer})
 	if err == nil {
 		return tok, nil
 	}
 	if errors.Is(err, ErrNeedsLogin) || errors.Is(err, ErrUnknownAccount) {
 		return "", err
 	}
-	// A transient failure: the current token still works until it expires.
+	// A transient failure, or a refresh slower than validTokenWait: the
+	// current token still works until it expires.
 	if cur := m.view.Load().byID[id]; cur != nil && cur.state == StateOK && m.now().Before(cur.expires) {
 		return cur.access, nil
 	}
@@ -416,11 +428,7 @@ func (m *Manager) adoptFromSource(ctx context.Context, t *txn, a *account) bool 
 	if !m.sameAccount(ctx, a, login) {
 		return false
 	}
-	a.AccessToken, a.RefreshToken = login.AccessToken, login.RefreshToken
-	a.ExpiresAt = login.ExpiresAt.UnixMilli()
-	if len(login.Scopes) > 0 {
-		a.Scopes = login.Scopes
-	}
+	a.setTokens(login.AccessToken, login.RefreshToken, login.ExpiresAt, login.Scopes)
 	t.write = true
 	t.rotated[a.ID] = a
 	msg := fmt.Sprintf("adopted a newer login from %s (%s) after the stored refresh token was rejected", a.Source, sourceLabel(a))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -111,6 +112,16 @@ func parseObject(path string, data []byte, off int64, obj json.RawMessage) ([]ra
 	return fields, nil
 }
 
+// field returns the member k of fields, or nil.
+func field(fields []rawField, k string) *rawField {
+	for i := range fields {
+		if fields[i].key == k {
+			return &fields[i]
+		}
+	}
+	return nil
+}
+
 // skipSpace returns the offset of the first byte at or after i that is not
 // JSON whitespace, a colon or a comma.
 func skipSpace(b []byte, i int64) int64 {
@@ -160,6 +171,19 @@ type account struct {
 }
 
 func (a *account) enabled() bool { return a.Enabled == nil || *a.Enabled }
+
+// setTokens puts a login's tokens into a. A zero expires means the source
+// did not say; scopes are kept when the login names none.
+func (a *account) setTokens(access, refresh string, expires time.Time, scopes []string) {
+	a.AccessToken, a.RefreshToken = access, refresh
+	a.ExpiresAt = 0
+	if !expires.IsZero() {
+		a.ExpiresAt = expires.UnixMilli()
+	}
+	if len(scopes) > 0 {
+		a.Scopes = append([]string(nil), scopes...)
+	}
+}
 
 // document is the whole accounts.json.
 type document struct {
@@ -302,14 +326,7 @@ func parseRecord(path string, data []byte, off int64, raw json.RawMessage) (*rec
 	if err != nil {
 		return nil, err
 	}
-	get := func(k string) *rawField {
-		for i := range fields {
-			if fields[i].key == k {
-				return &fields[i]
-			}
-		}
-		return nil
-	}
+	get := func(k string) *rawField { return field(fields, k) }
 	if p := get("provider"); p != nil {
 		var prov string
 		if json.Unmarshal(p.val, &prov) != nil || (prov != "" && !strings.EqualFold(prov, "anthropic")) {
