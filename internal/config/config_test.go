@@ -158,3 +158,14 @@ func TestClientURLReachesTheUnspecifiedAddressOnLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestTheNodeToolsKeysAreUnderstood(t *testing.T) {
+	writeConfig(t, `{"port":4000,"litellmUrl":"http://localhost:4000","mode":"full"}`)
+	c, err := Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:4000" || c.Upstream != "http://localhost:4000" {
+		t.Errorf("listen %q upstream %q, want 127.0.0.1:4000 and http://localhost:4000", c.Listen, c.Upstream)
+	}
+}
