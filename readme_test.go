@@ -9,8 +9,10 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cc-router/cc-router/internal/config"
 	"github.com/cc-router/cc-router/internal/service"
@@ -172,6 +174,16 @@ func TestDockerFilesMatchTheBinary(t *testing.T) {
 		if a == "--secret-file" && (argv[i+1] != "/run/secrets/proxy-secret" || !strings.Contains(compose, "  proxy-secret:\n    file: ./proxy-secret")) {
 			t.Errorf("the compose secret file %s is not the proxy-secret secret", argv[i+1])
 		}
+	}
+	var graceSeconds int
+	if m := regexp.MustCompile(`(?m)^    stop_grace_period: (\d+)s$`).FindStringSubmatch(compose); m != nil {
+		graceSeconds, _ = strconv.Atoi(m[1])
+	}
+	if time.Duration(graceSeconds)*time.Second <= shutdownGrace {
+		t.Errorf("the compose file gives serve %ds to stop, not more than the %v it lets streams run", graceSeconds, shutdownGrace)
+	}
+	if !strings.Contains(dockerfile, "--stop-timeout 40") || !strings.Contains(read("README.md"), "--stop-timeout 40") {
+		t.Error("the docker run examples should give serve time to let streams finish (--stop-timeout 40)")
 	}
 	if !strings.Contains(compose, ":/data\n") {
 		t.Error("the compose file does not mount the accounts directory on /data")
