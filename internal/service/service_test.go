@@ -48,9 +48,9 @@ func TestTheLaunchdPlistEscapesArguments(t *testing.T) {
 
 func TestInstallThenUninstallOnLinux(t *testing.T) {
 	dir := t.TempDir()
+	t.Cleanup(xdg.Reload) // after the environment is restored
 	t.Setenv("XDG_CONFIG_HOME", dir)
 	xdg.Reload()
-	defer xdg.Reload()
 	s := Spec{GOOS: "linux", Binary: "/usr/local/bin/cc-router"}
 	path, err := Install(s)
 	if err != nil {
