@@ -56,7 +56,7 @@ func TestStatusExitsNonZeroWhenNoRouterAnswers(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
-	t.Setenv("CC_ROUTER_HOME", t.TempDir())
+	configEnv(t)
 	var out, errOut bytes.Buffer
 	code := run([]string{"status", "--listen", addr}, &out, &errOut)
 	if code != statusNotRunning {

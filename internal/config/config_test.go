@@ -16,12 +16,17 @@ func writeConfig(t *testing.T, body string) string {
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	setHome(t, dir)
+	return path
+}
+
+// setHome makes dir cc-router's home and clears every variable Load reads.
+func setHome(t *testing.T, dir string) {
+	t.Helper()
 	t.Setenv("CC_ROUTER_HOME", dir)
-	t.Setenv("CC_ROUTER_CONFIG", "")
-	for _, k := range []string{"PORT", "CC_ROUTER_LISTEN", "LITELLM_URL", "CC_ROUTER_UPSTREAM", "CC_ROUTER_PROXY_SECRET", "CC_ROUTER_STRATEGY"} {
+	for _, k := range []string{"CC_ROUTER_CONFIG", "PORT", "CC_ROUTER_LISTEN", "LITELLM_URL", "CC_ROUTER_UPSTREAM", "CC_ROUTER_PROXY_SECRET", "CC_ROUTER_STRATEGY"} {
 		t.Setenv(k, "")
 	}
-	return path
 }
 
 func TestFlagsOverrideEnvironmentWhichOverridesTheFile(t *testing.T) {
@@ -124,12 +129,7 @@ func TestBadFilesAreErrorsThatNameWhatAndWhere(t *testing.T) {
 }
 
 func TestAMissingFileIsTheDefaults(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("CC_ROUTER_HOME", dir)
-	t.Setenv("CC_ROUTER_CONFIG", "")
-	for _, k := range []string{"PORT", "CC_ROUTER_LISTEN", "LITELLM_URL", "CC_ROUTER_UPSTREAM", "CC_ROUTER_PROXY_SECRET", "CC_ROUTER_STRATEGY"} {
-		t.Setenv(k, "")
-	}
+	setHome(t, t.TempDir())
 	c, err := Load(nil)
 	if err != nil {
 		t.Fatal(err)
