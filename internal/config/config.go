@@ -374,16 +374,3 @@ func ClientURL(listen string) string {
 	}
 	return "http://" + net.JoinHostPort(host, port)
 }
-
-// IsLoopback reports whether the listen address only accepts local clients.
-func (c Config) IsLoopback() bool {
-	host, _, err := net.SplitHostPort(c.Listen)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}

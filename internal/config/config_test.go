@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,8 +138,8 @@ func TestAMissingFileIsTheDefaults(t *testing.T) {
 	if c != Defaults() {
 		t.Fatalf("got %+v, want defaults", c)
 	}
-	if !c.IsLoopback() {
-		t.Fatal("default listen address is not loopback")
+	if host, _, _ := net.SplitHostPort(c.Listen); host != "127.0.0.1" {
+		t.Fatalf("the default listen address %s is not loopback", c.Listen)
 	}
 }
 
