@@ -212,3 +212,27 @@ func TestTheREADMENamesTheFilesStartAtLoginWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestTheREADMEListsTheHostsTheEgressPolicyAllows keeps the security
+// section's host table true: each default host the router may reach is in
+// it.
+func TestTheREADMEListsTheHostsTheEgressPolicyAllows(t *testing.T) {
+	t.Setenv("CC_ROUTER_TOKEN_URL", "")
+	t.Setenv("CC_ROUTER_API_URL", "")
+	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"} {
+		t.Setenv(k, "")
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := newEgressGuard(config.Defaults().Upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range g.Allowed() {
+		if !bytes.Contains(readme, []byte("| `"+host+"` |")) {
+			t.Errorf("README's host table lacks %s, which the router may reach", host)
+		}
+	}
+}
