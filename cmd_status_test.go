@@ -106,7 +106,7 @@ func TestStatusAgainstARunningServe(t *testing.T) {
 	if code != statusOK {
 		t.Errorf("exit %d while routing works, want %d:\n%s", code, statusOK, table)
 	}
-	if want := "Router ok at http://" + s.addr; !strings.Contains(table, want) || !strings.Contains(table, "2/2 accounts usable") || !strings.Contains(table, "· 1 requests") {
+	if want := "Router ok at http://" + s.addr; !strings.Contains(table, want) || !strings.Contains(table, "2/2 accounts usable") || !strings.Contains(table, "· 1 request\n") {
 		t.Errorf("the first line does not say %q, 2/2 usable and 1 request:\n%s", want, table)
 	}
 	rows := statusRows(table)
