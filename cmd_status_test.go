@@ -143,8 +143,8 @@ func TestStatusAgainstARunningServe(t *testing.T) {
 	}
 	rows = statusRows(table)
 	if !strings.Contains(table, "Router degraded") || !strings.Contains(table, "0/2 accounts usable") ||
-		rows["max-1"].state == "ok" || rows["max-2"].state == "ok" || rows["max-1"].requests+rows["max-2"].requests != 3 {
-		t.Errorf("the table does not show both accounts limited after 3 requests in all:\n%s", table)
+		len(rows) != 2 || rows["max-1"].state == "ok" || rows["max-2"].state == "ok" {
+		t.Errorf("the table does not show both accounts limited:\n%s", table)
 	}
 	if code, _ := status("--json"); code != statusDegraded {
 		t.Errorf("status --json exit %d when degraded, want %d", code, statusDegraded)
