@@ -5,12 +5,14 @@
 #
 #   docker build -t cc-router .
 #   printf '%s' "$(openssl rand -hex 32)" > proxy-secret
-#   docker run -d --user "$(id -u):$(id -g)" -p 127.0.0.1:3456:3456 \
+#   docker run -d --user "$(id -u):$(id -g)" --stop-timeout 40 -p 127.0.0.1:3456:3456 \
 #     -v "$HOME/.cc-router:/data" -v "$PWD/proxy-secret:/run/secrets/proxy-secret:ro" \
 #     cc-router serve --secret-file /run/secrets/proxy-secret
 #
 # --user runs it as you, so it can read and rewrite your 0600 accounts.json
 # (the image's own user, 65532, owns only the empty /data it ships with).
+# --stop-timeout 40 gives streams in flight the 30s serve waits for them on
+# SIGTERM (Docker's default is 10s).
 # Inside the container the router listens on 0.0.0.0, so a proxy secret is
 # required: clients send it as `Authorization: Bearer <secret>` (set
 # ANTHROPIC_AUTH_TOKEN to it in Claude Code).

@@ -98,16 +98,16 @@ func runLogin(ctx context.Context, req loginRequest, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "cc-router login: "+format+"\n", args...)
 		return 1
 	}
-	mgr, err := credentials.NewManager(credentials.Config{})
-	if err != nil {
-		return fail("%v", err)
-	}
 	tokenURL, apiURL := credentials.TokenURL(), signin.APIURL()
 	guard, err := newEgressGuard("")
 	if err != nil {
 		return fail("%v", err)
 	}
 	client := &http.Client{Transport: guard.Transport(nil)}
+	mgr, err := credentials.NewManager(credentials.Config{HTTPClient: client, Logger: cliLogger(stderr)})
+	if err != nil {
+		return fail("%v", err)
+	}
 
 	// --id naming a stored account: sign in again as it, in place.
 	replace := false

@@ -95,6 +95,23 @@ func (w *loginWorld) manager(t *testing.T) *credentials.Manager {
 	return m
 }
 
+// importLogin imports pair as Claude Code's credentials file holds it
+// (which names no account), as account id ("" for account-N).
+func (w *loginWorld) importLogin(t *testing.T, pair fakeanthropic.TokenPair, id string) credentials.ImportResult {
+	t.Helper()
+	creds := filepath.Join(t.TempDir(), "credentials.json")
+	body := fmt.Sprintf(`{"claudeAiOauth":{"accessToken":%q,"refreshToken":%q,"expiresAt":%d,"scopes":["user:inference","user:profile"]}}`,
+		pair.AccessToken, pair.RefreshToken, time.Now().Add(8*time.Hour).UnixMilli())
+	if err := os.WriteFile(creds, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.manager(t).Import(context.Background(), credentials.ImportRequest{From: creds, ID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 // records reads accounts.json as plain JSON.
 func (w *loginWorld) records(t *testing.T) []map[string]any {
 	t.Helper()
@@ -363,16 +380,7 @@ func TestLoginLearnsTheMissingEmailsOfStoredAccountsOnce(t *testing.T) {
 	// An account imported from a credentials file: cc-router knows no email.
 	pair := w.fake.IssueTokens("carol@example.com")
 	w.fake.RegisterProfile(pair)
-	creds := filepath.Join(t.TempDir(), "credentials.json")
-	body := fmt.Sprintf(`{"claudeAiOauth":{"accessToken":%q,"refreshToken":%q,"expiresAt":%d,"scopes":["user:inference","user:profile"]}}`,
-		pair.AccessToken, pair.RefreshToken, time.Now().Add(8*time.Hour).UnixMilli())
-	if err := os.WriteFile(creds, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	res, err := w.manager(t).Import(context.Background(), credentials.ImportRequest{From: creds})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := w.importLogin(t, pair, "")
 
 	code, out, errOut := w.login(t)
 	if code != 0 {
@@ -416,16 +424,8 @@ func TestLoginWithTheIDOfAStoredAccountReplacesItsTokensInPlace(t *testing.T) {
 	// An import from a credentials file: no uuid, no email. Claude Code
 	// then spends the shared chain and the account needs login.
 	pair := w.fake.IssueTokens("carol@example.com")
-	creds := filepath.Join(t.TempDir(), "credentials.json")
-	body := fmt.Sprintf(`{"claudeAiOauth":{"accessToken":%q,"refreshToken":%q,"expiresAt":%d}}`,
-		pair.AccessToken, pair.RefreshToken, time.Now().Add(8*time.Hour).UnixMilli())
-	if err := os.WriteFile(creds, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	w.importLogin(t, pair, "work")
 	m := w.manager(t)
-	if _, err := m.Import(context.Background(), credentials.ImportRequest{From: creds, ID: "work"}); err != nil {
-		t.Fatal(err)
-	}
 	if err := m.SetEnabled("work", false); err != nil {
 		t.Fatal(err)
 	}

@@ -95,13 +95,9 @@ func (s *runningServe) stop(t *testing.T) int {
 // points the environment at it and at the fake's token endpoint.
 func serveHome(t *testing.T, fake *fakeanthropic.Server, n int) []string {
 	t.Helper()
-	home := t.TempDir()
-	t.Setenv("CC_ROUTER_HOME", home)
+	home := configEnv(t)
 	t.Setenv("ACCOUNTS_PATH", "")
 	t.Setenv("CC_ROUTER_TOKEN_URL", fake.TokenURL())
-	for _, k := range []string{"PORT", "CC_ROUTER_LISTEN", "LITELLM_URL", "CC_ROUTER_UPSTREAM", "CC_ROUTER_PROXY_SECRET", "CC_ROUTER_STRATEGY", "CC_ROUTER_CONFIG"} {
-		t.Setenv(k, "")
-	}
 	var recs []map[string]any
 	var secrets []string
 	for i := range n {

@@ -113,9 +113,13 @@ func fetchHealth(base, secret string) (proxy.Health, []byte, error) {
 }
 
 func printStatus(w io.Writer, base string, h proxy.Health, now time.Time) {
-	fmt.Fprintf(w, "Router %s at %s · upstream %s · %d/%d accounts usable · up %s · %d requests\n\n",
+	requests := "requests"
+	if h.TotalRequests == 1 {
+		requests = "request"
+	}
+	fmt.Fprintf(w, "Router %s at %s · upstream %s · %d/%d accounts usable · up %s · %d %s\n\n",
 		h.Status, base, h.Upstream, h.UsableAccounts, len(h.Accounts),
-		humanize.Duration(time.Duration(h.UptimeSeconds)*time.Second), h.TotalRequests)
+		humanize.Duration(time.Duration(h.UptimeSeconds)*time.Second), h.TotalRequests, requests)
 	if len(h.Accounts) == 0 {
 		fmt.Fprintln(w, "No accounts yet: add one with `cc-router login` or `cc-router import`.")
 		return

@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cc-router/cc-router/internal/config"
 	"github.com/cc-router/cc-router/internal/service"
@@ -17,17 +21,19 @@ import (
 
 // TestEveryCommandAndFlagInTheREADMEExists keeps README.md and the binary's
 // own help from drifting: each `cc-router COMMAND` the README names must be
-// a command, and each --flag on such a line must appear in that command's
-// --help output.
+// a command, and each --flag must be one of that command's flags: in a
+// code block, the flags after the command; in prose, every `--flag` span
+// on a line naming commands belongs to one of them, and one on a line
+// naming none to some command.
 func TestEveryCommandAndFlagInTheREADMEExists(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	invocation := regexp.MustCompile(`(?:^|[\s\x60(/])cc-router((?:\s+[a-z][a-z-]*)?)([^\x60|\n]*)`)
-	flagRE := regexp.MustCompile(`(?:^|\s|\()(--[a-z][a-z-]*)`)
+	flagRE := regexp.MustCompile(`(?:^|\s|\(|\x60)--([a-z][a-z-]*)`)
 	inlineCode := regexp.MustCompile("\x60[^\x60]+\x60")
-	checked := map[string]bool{}
+	shown := map[string]bool{}
 	inFence := false
 	for _, line := range strings.Split(string(readme), "\n") {
 		if strings.HasPrefix(strings.TrimSpace(line), "\x60\x60\x60") {
@@ -35,14 +41,16 @@ func TestEveryCommandAndFlagInTheREADMEExists(t *testing.T) {
 			continue
 		}
 		// Only code counts: fenced blocks whole, and inline `code` spans.
-		code := []string{line}
+		code := line
 		if i := strings.Index(line, " #"); inFence && i >= 0 {
-			code = []string{line[:i]} // a shell comment is prose
+			code = line[:i] // a shell comment is prose
 		}
 		if !inFence {
-			code = inlineCode.FindAllString(line, -1)
+			code = strings.Join(inlineCode.FindAllString(line, -1), " ")
 		}
-		for _, m := range invocation.FindAllStringSubmatch(strings.Join(code, " "), -1) {
+		var named []string  // the commands the line names
+		var flagText string // where the line's cc-router flags are
+		for _, m := range invocation.FindAllStringSubmatch(code, -1) {
 			name := strings.TrimSpace(m[1])
 			if name == "" || strings.HasPrefix(name, "-") {
 				name = defaultCommand
@@ -54,25 +62,44 @@ func TestEveryCommandAndFlagInTheREADMEExists(t *testing.T) {
 				t.Errorf("README names `cc-router %s`, which is not a command (line: %q)", name, strings.TrimSpace(line))
 				continue
 			}
-			help := helpOf(t, name)
-			for _, f := range flagRE.FindAllStringSubmatch(m[2], -1) {
-				key := name + " " + f[1]
-				if checked[key] {
-					continue
-				}
-				checked[key] = true
-				if !strings.Contains(help, "-"+strings.TrimLeft(f[1], "-")) {
-					t.Errorf("README gives `cc-router %s %s`, but its --help has no such flag", name, f[1])
-				}
+			named = append(named, name)
+			shown[name] = true
+			flagText += " " + m[2]
+		}
+		if !inFence {
+			flagText = code // prose: every flag span on the line
+		}
+		for _, f := range flagRE.FindAllStringSubmatch(flagText, -1) {
+			if f[1] == "help" {
+				continue // every command has it (TestEveryCommandHasHelpWithExamples)
 			}
-			checked[name] = true
+			candidates := named
+			if len(named) == 0 {
+				if inFence {
+					continue // another program's flag (docker, make)
+				}
+				candidates = slices.Sorted(maps.Keys(commands))
+			}
+			if !slices.ContainsFunc(candidates, func(c string) bool { return flagsOf(t, c)[f[1]] }) {
+				t.Errorf("README gives --%s with %v, but no such command has that flag (line: %q)", f[1], candidates, strings.TrimSpace(line))
+			}
 		}
 	}
 	for _, must := range []string{"serve", "login", "status", "configure-claude"} {
-		if !checked[must] {
+		if !shown[must] {
 			t.Errorf("README never shows `cc-router %s`", must)
 		}
 	}
+}
+
+// flagsOf returns the flags `cc-router NAME --help` lists.
+func flagsOf(t *testing.T, name string) map[string]bool {
+	t.Helper()
+	flags := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z][a-z-]*)\b`).FindAllStringSubmatch(helpOf(t, name), -1) {
+		flags[m[1]] = true
+	}
+	return flags
 }
 
 func helpOf(t *testing.T, name string) string {
@@ -148,6 +175,16 @@ func TestDockerFilesMatchTheBinary(t *testing.T) {
 			t.Errorf("the compose secret file %s is not the proxy-secret secret", argv[i+1])
 		}
 	}
+	var graceSeconds int
+	if m := regexp.MustCompile(`(?m)^    stop_grace_period: (\d+)s$`).FindStringSubmatch(compose); m != nil {
+		graceSeconds, _ = strconv.Atoi(m[1])
+	}
+	if time.Duration(graceSeconds)*time.Second <= shutdownGrace {
+		t.Errorf("the compose file gives serve %ds to stop, not more than the %v it lets streams run", graceSeconds, shutdownGrace)
+	}
+	if !strings.Contains(dockerfile, "--stop-timeout 40") || !strings.Contains(read("README.md"), "--stop-timeout 40") {
+		t.Error("the docker run examples should give serve time to let streams finish (--stop-timeout 40)")
+	}
 	if !strings.Contains(compose, ":/data\n") {
 		t.Error("the compose file does not mount the accounts directory on /data")
 	}
@@ -172,6 +209,30 @@ func TestTheREADMENamesTheFilesStartAtLoginWrites(t *testing.T) {
 	for _, name := range names {
 		if !bytes.Contains(readme, []byte(name)) {
 			t.Errorf("README.md does not name %s", name)
+		}
+	}
+}
+
+// TestTheREADMEListsTheHostsTheEgressPolicyAllows keeps the security
+// section's host table true: each default host the router may reach is in
+// it.
+func TestTheREADMEListsTheHostsTheEgressPolicyAllows(t *testing.T) {
+	t.Setenv("CC_ROUTER_TOKEN_URL", "")
+	t.Setenv("CC_ROUTER_API_URL", "")
+	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"} {
+		t.Setenv(k, "")
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := newEgressGuard(config.Defaults().Upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range g.Allowed() {
+		if !bytes.Contains(readme, []byte("| `"+host+"` |")) {
+			t.Errorf("README's host table lacks %s, which the router may reach", host)
 		}
 	}
 }

@@ -55,7 +55,7 @@ type AccountInfo struct {
 type EventKind string
 
 const (
-	EventRefreshed       EventKind = "refreshed"        // new tokens are on disk
+	EventRefreshed       EventKind = "refreshed"        // new tokens are on disk: refreshed, or a sign-in or import replaced the account's
 	EventRefreshFailed   EventKind = "refresh_failed"   // transient failure; will retry
 	EventNeedsLogin      EventKind = "needs_login"      // terminal failure
 	EventAdopted         EventKind = "adopted"          // took newer tokens from disk or Claude Code's login

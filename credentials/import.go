@@ -357,6 +357,9 @@ func (m *Manager) Import(ctx context.Context, req ImportRequest) (ImportResult, 
 			verb = "added"
 		}
 		t.event(EventAccountsChanged, a.ID, fmt.Sprintf("account %s from %s", verb, source))
+		if !res.Added {
+			t.event(EventRefreshed, a.ID, "new tokens imported from "+source)
+		}
 		return nil
 	})
 	if err != nil {
@@ -508,6 +511,9 @@ func (m *Manager) storeLogin(lt LoginTokens, target func(t *txn, uuid, email str
 			msg = "account added by sign-in"
 		}
 		t.event(EventAccountsChanged, a.ID, msg)
+		if !added {
+			t.event(EventRefreshed, a.ID, "new tokens from signing in again")
+		}
 		return nil
 	})
 	if err != nil {

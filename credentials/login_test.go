@@ -34,11 +34,17 @@ func TestReplaceLoginKeepsTheIDAndSettingsOfAnAccountThatKnowsNoIdentity(t *test
 		Extra               string   `json:"someOtherToolsField"`
 	}{rec, false, &limit, "needs_login", "kept"})
 	m := newManager(t, path, fake)
+	events, stop := m.Subscribe()
+	defer stop()
 
 	signedIn := fake.IssueTokens("carol@example.com")
 	info, err := m.ReplaceLogin("imported", loginOf(signedIn))
 	if err != nil {
 		t.Fatalf("ReplaceLogin: %v", err)
+	}
+	// The proxy lifts a bench for a rejected token on new tokens.
+	if e := waitEvent(t, events, credentials.EventRefreshed); e.AccountID != "imported" {
+		t.Errorf("new-tokens event for %q, want imported", e.AccountID)
 	}
 	if info.ID != "imported" || info.Enabled || info.SessionLimitPercent != 40 || info.State != credentials.StateOK ||
 		info.Source != credentials.SourceLogin || info.Email != "carol@example.com" || len(m.Accounts()) != 1 {

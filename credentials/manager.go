@@ -58,7 +58,7 @@ const onDemandRetry = 10 * time.Second
 // validTokenWait bounds how long a caller whose token is still valid waits
 // for the refresh it started or joined: a slow token endpoint must not
 // stall requests that have a working token. The refresh goes on.
-var validTokenWait = 3 * time.Second
+var validTokenWait = 5 * time.Second
 
 // Manager owns the in-memory view of accounts.json and every refresh. All
 // its methods are safe for concurrent use.

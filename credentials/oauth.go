@@ -69,24 +69,35 @@ type tokenResponse struct {
 	} `json:"organization"`
 }
 
+// NewTokenRequest builds a POST of body, as JSON, to the token endpoint
+// tokenURL with the headers Claude Code's own HTTP client sends (an
+// axios-style userAgent; tool-default agents are refused).
+func NewTokenRequest(ctx context.Context, tokenURL, userAgent string, body any) (*http.Request, error) {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/plain, */*")
+	req.Header.Set("User-Agent", userAgent)
+	return req, nil
+}
+
 // postRefresh spends refreshToken at the token endpoint.
 func (m *Manager) postRefresh(ctx context.Context, refreshToken string) (*tokenResponse, error) {
-	body, err := json.Marshal(map[string]string{
+	req, err := NewTokenRequest(ctx, m.cfg.TokenURL, m.cfg.UserAgent, map[string]string{
 		"grant_type":    "refresh_token",
 		"refresh_token": refreshToken,
 		"client_id":     ClientID,
 		"scope":         RefreshScope,
 	})
 	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.cfg.TokenURL, bytes.NewReader(body))
-	if err != nil {
 		return nil, fmt.Errorf("token endpoint: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/plain, */*")
-	req.Header.Set("User-Agent", m.cfg.UserAgent)
 	resp, err := m.cfg.HTTPClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("token endpoint: %w", err)

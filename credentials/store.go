@@ -66,7 +66,7 @@ func jsonErrorAt(path string, data []byte, base int64, err error) *FileError {
 			what = "value"
 		}
 		return fileErrorAt(path, data, base+typ.Offset-1, "%s must be %s, not a JSON %s", what, typ.Type, typ.Value)
-	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+	case errors.Is(err, io.EOF):
 		return fileErrorAt(path, data, int64(len(data)), "invalid JSON: unexpected end of file")
 	}
 	return fileErrorAt(path, data, base, "invalid JSON: %v", err)

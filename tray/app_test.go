@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -36,6 +37,12 @@ func (l *noteLog) all() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.notes...)
+}
+
+func (l *noteLog) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.notes = nil
 }
 
 func (l *noteLog) count(substr string) int {
@@ -128,6 +135,9 @@ func TestRouterWideNotifications(t *testing.T) {
 	}
 	waitFor(t, "the all-unusable notification", func() bool { return notes.count("every account is unusable") == 1 })
 	waitFor(t, "the recovered notification", func() bool { return notes.count("routing recovered") == 1 })
+	if notes.count("The first account comes back at ") != 1 {
+		t.Errorf("the all-unusable notification does not say when the first account comes back: %v", notes.all())
+	}
 	if n := notes.count("every account is unusable"); n != 1 {
 		t.Errorf("all-unusable notified %d times, want 1", n)
 	}
@@ -261,4 +271,39 @@ func TestAccountSubmenuActions(t *testing.T) {
 	if err != nil || strings.Contains(string(b), `"only"`) {
 		t.Errorf("accounts.json still holds the removed account (%v):\n%s", err, b)
 	}
+}
+
+func TestImportReportsWhatFailedAndThenWhatWasUpdated(t *testing.T) {
+	claudeDir := t.TempDir() // Claude Code has no login here yet
+	t.Setenv("CLAUDE_CONFIG_DIR", claudeDir)
+	h := startLoop(t)
+	lastImport := func() string {
+		for _, it := range BuildMenu(h.app.snapshot()).Items {
+			if it.Key == "import-result" {
+				return it.Label
+			}
+		}
+		return ""
+	}
+	h.app.enqueue(Action{Kind: ActionImport})
+	waitFor(t, "the failed import in the menu", func() bool { return strings.HasPrefix(lastImport(), "Import failed: ") })
+	waitFor(t, "the failed import notified", func() bool { return h.notes.count("Import from Claude Code login: ") == 1 })
+	if !strings.Contains(lastImport(), claudeDir) {
+		t.Errorf("the menu's import line %q does not say where it looked (%s)", lastImport(), claudeDir)
+	}
+
+	// Claude Code's login is now the one account cc-router already has:
+	// the import updates it rather than adding a second.
+	creds := fmt.Sprintf(`{"claudeAiOauth":{"accessToken":%q,"refreshToken":%q,"expiresAt":%d,"scopes":["user:inference"]}}`,
+		h.pair.AccessToken, h.pair.RefreshToken, time.Now().Add(8*time.Hour).UnixMilli())
+	if err := os.WriteFile(filepath.Join(claudeDir, ".credentials.json"), []byte(creds), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.notes.reset()
+	h.app.enqueue(Action{Kind: ActionImport})
+	waitFor(t, "the import result in the menu", func() bool { return strings.HasPrefix(lastImport(), "Imported ") })
+	if got := lastImport(); got != "Imported only (updated)" {
+		t.Errorf("the menu says %q, want Imported only (updated)", got)
+	}
+	waitFor(t, "the import notified", func() bool { return h.notes.count("Account only was updated") == 1 })
 }

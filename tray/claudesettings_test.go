@@ -225,3 +225,35 @@ func TestRevertClaudeKeepsValuesChangedByHand(t *testing.T) {
 		t.Errorf("the hand-added key was lost: %s", after)
 	}
 }
+
+func TestASymlinkedSettingsFileIsEditedAtItsTarget(t *testing.T) {
+	orig := "{\n  \"model\": \"opus\"\n}\n"
+	c := newClaudeSettings(t, "")
+	dotfiles := filepath.Join(t.TempDir(), "dotfiles", "claude-settings.json")
+	os.MkdirAll(filepath.Dir(dotfiles), 0o755)
+	os.MkdirAll(filepath.Dir(c.Path), 0o755)
+	if err := os.WriteFile(dotfiles, []byte(orig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(dotfiles, c.Path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Configure("http://127.0.0.1:3456", PlaceholderToken); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(c.Path); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("settings.json is no longer a symlink (%v)", err)
+	}
+	if env := envOf(t, readFile(t, dotfiles)); env[EnvBaseURL] != "http://127.0.0.1:3456" {
+		t.Errorf("the link's target was not edited:\n%s", readFile(t, dotfiles))
+	}
+	if _, err := c.Revert(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, dotfiles); got != orig {
+		t.Errorf("after Revert the target holds:\n%q\nwant:\n%q", got, orig)
+	}
+	if st, err := os.Lstat(c.Path); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("Revert replaced the symlink (%v)", err)
+	}
+}

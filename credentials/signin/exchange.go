@@ -98,7 +98,9 @@ func (f *flow) exchange(ctx context.Context, code, redirectURI string) (credenti
 
 // exchangeOnce makes one token request with the exchange timeout.
 func (f *flow) exchangeOnce(ctx context.Context, code, redirectURI string) (credentials.LoginTokens, error) {
-	body, err := json.Marshal(exchangeRequest{
+	actx, cancel := context.WithTimeout(ctx, f.opts.ExchangeTimeout)
+	defer cancel()
+	req, err := credentials.NewTokenRequest(actx, f.opts.TokenURL, f.opts.UserAgent, exchangeRequest{
 		GrantType:    "authorization_code",
 		Code:         code,
 		RedirectURI:  redirectURI,
@@ -107,17 +109,8 @@ func (f *flow) exchangeOnce(ctx context.Context, code, redirectURI string) (cred
 		State:        f.pkce.state,
 	})
 	if err != nil {
-		return credentials.LoginTokens{}, err
-	}
-	actx, cancel := context.WithTimeout(ctx, f.opts.ExchangeTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, f.opts.TokenURL, bytes.NewReader(body))
-	if err != nil {
 		return credentials.LoginTokens{}, fmt.Errorf("token endpoint %q: %v", f.opts.TokenURL, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/plain, */*")
-	req.Header.Set("User-Agent", f.opts.UserAgent)
 	resp, err := f.opts.HTTPClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

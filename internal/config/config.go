@@ -118,15 +118,21 @@ func (d *Duration) Set(s string) error {
 	return nil
 }
 
-// knownKeys lists the keys config.json may hold. Keys of the Node.js
-// cc-router that have no meaning here are accepted and ignored so that a
-// shared file keeps working.
-var knownKeys = map[string]bool{
-	"listen": true, "upstream": true, "proxySecret": true, "strategy": true,
-	"refreshBuffer": true, "cooldown429": true, "cooldown529": true, "bodyLimit": true,
+// fileKeys are the keys config.json may hold, in the order help lists them.
+var fileKeys = []string{"listen", "upstream", "proxySecret", "strategy", "refreshBuffer", "cooldown429", "cooldown529", "bodyLimit"}
+
+// fields maps each of fileKeys to the field of c it sets.
+func (c *Config) fields() map[string]any {
+	return map[string]any{
+		"listen": &c.Listen, "upstream": &c.Upstream, "proxySecret": &c.ProxySecret,
+		"strategy": &c.Strategy, "refreshBuffer": &c.RefreshBuffer, "cooldown429": &c.Cooldown429,
+		"cooldown529": &c.Cooldown529, "bodyLimit": &c.BodyLimit,
+	}
 }
 
-// nodeKeys are the Node.js cc-router's keys that this tool ignores.
+// nodeKeys are the Node.js cc-router's keys. port and litellmUrl are
+// understood; mode has no meaning here and is ignored, so that a shared
+// file keeps working.
 var nodeKeys = map[string]bool{"mode": true, "port": true, "litellmUrl": true}
 
 // LoadFile applies the file at path over c. A missing file changes nothing.
@@ -144,9 +150,10 @@ func (c *Config) LoadFile(path string) error {
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return fmt.Errorf("%s: %s", path, describeJSONError(data, err))
 	}
+	fields := c.fields()
 	for k := range raw {
-		if !knownKeys[k] && !nodeKeys[k] {
-			return fmt.Errorf("%s: unknown key %q (known keys: listen, upstream, proxySecret, strategy, refreshBuffer, cooldown429, cooldown529, bodyLimit)", path, k)
+		if _, ok := fields[k]; !ok && !nodeKeys[k] {
+			return fmt.Errorf("%s: unknown key %q (known keys: %s)", path, k, strings.Join(fileKeys, ", "))
 		}
 	}
 	if v, ok := raw["port"]; ok { // the Node tool's port, kept on loopback
@@ -162,14 +169,10 @@ func (c *Config) LoadFile(path string) error {
 		}
 	}
 	for k, v := range raw {
-		if !knownKeys[k] {
+		field, ok := fields[k]
+		if !ok {
 			continue
 		}
-		field := map[string]any{
-			"listen": &c.Listen, "upstream": &c.Upstream, "proxySecret": &c.ProxySecret,
-			"strategy": &c.Strategy, "refreshBuffer": &c.RefreshBuffer, "cooldown429": &c.Cooldown429,
-			"cooldown529": &c.Cooldown529, "bodyLimit": &c.BodyLimit,
-		}[k]
 		if err := json.Unmarshal(v, field); err != nil {
 			return fmt.Errorf("%s: key %q: %v", path, k, cleanJSONError(err))
 		}
@@ -370,17 +373,4 @@ func ClientURL(listen string) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
-}
-
-// IsLoopback reports whether the listen address only accepts local clients.
-func (c Config) IsLoopback() bool {
-	host, _, err := net.SplitHostPort(c.Listen)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

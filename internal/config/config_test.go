@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,12 +17,17 @@ func writeConfig(t *testing.T, body string) string {
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	setHome(t, dir)
+	return path
+}
+
+// setHome makes dir cc-router's home and clears every variable Load reads.
+func setHome(t *testing.T, dir string) {
+	t.Helper()
 	t.Setenv("CC_ROUTER_HOME", dir)
-	t.Setenv("CC_ROUTER_CONFIG", "")
-	for _, k := range []string{"PORT", "CC_ROUTER_LISTEN", "LITELLM_URL", "CC_ROUTER_UPSTREAM", "CC_ROUTER_PROXY_SECRET", "CC_ROUTER_STRATEGY"} {
+	for _, k := range []string{"CC_ROUTER_CONFIG", "PORT", "CC_ROUTER_LISTEN", "LITELLM_URL", "CC_ROUTER_UPSTREAM", "CC_ROUTER_PROXY_SECRET", "CC_ROUTER_STRATEGY"} {
 		t.Setenv(k, "")
 	}
-	return path
 }
 
 func TestFlagsOverrideEnvironmentWhichOverridesTheFile(t *testing.T) {
@@ -124,12 +130,7 @@ func TestBadFilesAreErrorsThatNameWhatAndWhere(t *testing.T) {
 }
 
 func TestAMissingFileIsTheDefaults(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("CC_ROUTER_HOME", dir)
-	t.Setenv("CC_ROUTER_CONFIG", "")
-	for _, k := range []string{"PORT", "CC_ROUTER_LISTEN", "LITELLM_URL", "CC_ROUTER_UPSTREAM", "CC_ROUTER_PROXY_SECRET", "CC_ROUTER_STRATEGY"} {
-		t.Setenv(k, "")
-	}
+	setHome(t, t.TempDir())
 	c, err := Load(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -137,8 +138,8 @@ func TestAMissingFileIsTheDefaults(t *testing.T) {
 	if c != Defaults() {
 		t.Fatalf("got %+v, want defaults", c)
 	}
-	if !c.IsLoopback() {
-		t.Fatal("default listen address is not loopback")
+	if host, _, _ := net.SplitHostPort(c.Listen); host != "127.0.0.1" {
+		t.Fatalf("the default listen address %s is not loopback", c.Listen)
 	}
 }
 
@@ -156,5 +157,16 @@ func TestClientURLReachesTheUnspecifiedAddressOnLoopback(t *testing.T) {
 		if got := ClientURL(in); got != want {
 			t.Errorf("ClientURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestTheNodeToolsKeysAreUnderstood(t *testing.T) {
+	writeConfig(t, `{"port":4000,"litellmUrl":"http://localhost:4000","mode":"full"}`)
+	c, err := Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:4000" || c.Upstream != "http://localhost:4000" {
+		t.Errorf("listen %q upstream %q, want 127.0.0.1:4000 and http://localhost:4000", c.Listen, c.Upstream)
 	}
 }

@@ -68,7 +68,7 @@ func (g *Guard) Wrap(dial DialFunc) DialFunc {
 		if err != nil {
 			host = addr
 		}
-		if !slices.Contains(g.allowed, strings.ToLower(host)) {
+		if !g.allows(host) {
 			return nil, &BlockedError{Host: host, Allowed: g.Allowed()}
 		}
 		return dial(ctx, network, addr)
@@ -76,15 +76,30 @@ func (g *Guard) Wrap(dial DialFunc) DialFunc {
 }
 
 // Transport returns a clone of base (http.DefaultTransport when nil) whose
-// connections go through the guard.
+// connections go through the guard. The policy applies to the request's
+// host even when an HTTP(S) proxy carries the connection: the guard then
+// sees only the proxy's address when dialling, so the host is checked
+// before the proxy is chosen.
 func (g *Guard) Transport(base *http.Transport) *http.Transport {
 	if base == nil {
 		base = http.DefaultTransport.(*http.Transport)
 	}
 	t := base.Clone()
 	t.DialContext = g.Wrap(base.DialContext)
+	proxy := base.Proxy
+	t.Proxy = func(req *http.Request) (*url.URL, error) {
+		if host := req.URL.Hostname(); !g.allows(host) {
+			return nil, &BlockedError{Host: host, Allowed: g.Allowed()}
+		}
+		if proxy == nil {
+			return nil, nil
+		}
+		return proxy(req)
+	}
 	return t
 }
+
+func (g *Guard) allows(host string) bool { return slices.Contains(g.allowed, strings.ToLower(host)) }
 
 // BlockedError is returned for a connection to a host outside the policy.
 type BlockedError struct {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -62,5 +63,44 @@ func TestTheEnvironmentProxyIsAllowed(t *testing.T) {
 	got := strings.Join(g.Allowed(), ",")
 	if got != "api.anthropic.com,corp-proxy.example" {
 		t.Fatalf("allowed = %s", got)
+	}
+}
+
+// TestTheHostIsCheckedWhenAProxyCarriesTheConnection: through an HTTP
+// proxy the dialler only sees the proxy, so the request's own host must be
+// checked before the proxy is used.
+func TestTheHostIsCheckedWhenAProxyCarriesTheConnection(t *testing.T) {
+	var seen []string
+	fwd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = append(seen, r.URL.Host)
+		io.WriteString(w, "via the proxy")
+	}))
+	defer fwd.Close()
+	t.Setenv("HTTPS_PROXY", "")
+	t.Setenv("HTTP_PROXY", fwd.URL) // so the guard allows the proxy's host
+	g, err := NewGuard("http://allowed.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxyURL, _ := url.Parse(fwd.URL)
+	client := &http.Client{Transport: g.Transport(&http.Transport{Proxy: http.ProxyURL(proxyURL)})}
+
+	resp, err := client.Get("http://allowed.example/v1/models")
+	if err != nil {
+		t.Fatalf("the allowed host was refused: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "via the proxy" {
+		t.Fatalf("body %q", body)
+	}
+
+	_, err = client.Get("http://elsewhere.example/")
+	var blocked *BlockedError
+	if !errors.As(err, &blocked) || blocked.Host != "elsewhere.example" {
+		t.Fatalf("a host outside the policy went through the proxy: err=%v", err)
+	}
+	if len(seen) != 1 || seen[0] != "allowed.example" {
+		t.Errorf("the proxy was asked for %v, want only allowed.example", seen)
 	}
 }

@@ -4,6 +4,7 @@ package humanize
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -25,16 +26,19 @@ func Duration(d time.Duration) string {
 	}
 }
 
-// Count renders a count compactly: 950, 12.3k, 4.5M.
+// Count renders a count compactly: 950, 12.3k, 4.5M, 2.0G, in the smallest
+// unit that keeps the rounded value under 1000 (999,999 is 1.0M, not
+// 1000.0k).
 func Count(n int64) string {
-	switch {
-	case n < 1000:
+	if n < 1000 {
 		return fmt.Sprintf("%d", n)
-	case n < 1_000_000:
-		return fmt.Sprintf("%.1fk", float64(n)/1e3)
-	case n < 1_000_000_000:
-		return fmt.Sprintf("%.1fM", float64(n)/1e6)
-	default:
-		return fmt.Sprintf("%.1fG", float64(n)/1e9)
 	}
+	v, unit := float64(n)/1000, "k"
+	for _, next := range []string{"M", "G"} {
+		if math.Round(v*10) < 10000 {
+			break
+		}
+		v, unit = v/1000, next
+	}
+	return fmt.Sprintf("%.1f%s", v, unit)
 }

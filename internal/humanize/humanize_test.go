@@ -24,7 +24,8 @@ func TestDuration(t *testing.T) {
 }
 
 func TestCount(t *testing.T) {
-	cases := map[int64]string{0: "0", 999: "999", 12345: "12.3k", 4_500_000: "4.5M", 2_000_000_000: "2.0G"}
+	cases := map[int64]string{0: "0", 999: "999", 1000: "1.0k", 12345: "12.3k", 999_949: "999.9k", 999_999: "1.0M",
+		4_500_000: "4.5M", 999_999_999: "1.0G", 2_000_000_000: "2.0G", 5_000_000_000_000: "5000.0G"}
 	for in, want := range cases {
 		if got := Count(in); got != want {
 			t.Errorf("Count(%d) = %q, want %q", in, got, want)

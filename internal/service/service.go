@@ -94,6 +94,9 @@ var plistTemplate = template.Must(template.New("plist").Parse(`<?xml version="1.
 		<key>SuccessfulExit</key>
 		<false/>
 	</dict>
+	<!-- serve lets streams finish for 30s after SIGTERM; launchd's default is 20s. -->
+	<key>ExitTimeOut</key>
+	<integer>40</integer>
 	<key>StandardErrorPath</key>
 	<string>{{.Log}}</string>
 	<key>StandardOutPath</key>

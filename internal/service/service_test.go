@@ -34,7 +34,8 @@ func TestTheLaunchdPlistEscapesArguments(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := string(b)
-	for _, w := range []string{"<string>com.cc-router.serve</string>", "<string>serve</string>", "http://a/?x=1&amp;y=&lt;2&gt;", "/Users/me/Library/Logs/cc-router.log", "<key>RunAtLoad</key>"} {
+	for _, w := range []string{"<string>com.cc-router.serve</string>", "<string>serve</string>", "http://a/?x=1&amp;y=&lt;2&gt;", "/Users/me/Library/Logs/cc-router.log", "<key>RunAtLoad</key>",
+		"<key>ExitTimeOut</key>\n\t<integer>40</integer>"} {
 		if !strings.Contains(p, w) {
 			t.Errorf("plist lacks %q:\n%s", w, p)
 		}
@@ -47,9 +48,9 @@ func TestTheLaunchdPlistEscapesArguments(t *testing.T) {
 
 func TestInstallThenUninstallOnLinux(t *testing.T) {
 	dir := t.TempDir()
+	t.Cleanup(xdg.Reload) // after the environment is restored
 	t.Setenv("XDG_CONFIG_HOME", dir)
 	xdg.Reload()
-	defer xdg.Reload()
 	s := Spec{GOOS: "linux", Binary: "/usr/local/bin/cc-router"}
 	path, err := Install(s)
 	if err != nil {
