@@ -277,7 +277,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	} else {
 		r2.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	p.handler.ServeHTTP(streamFlusher{w}, r2)
+	p.handler.ServeHTTP(&streamFlusher{ResponseWriter: w}, r2)
 }
 
 // streamFlusher passes the reverse proxy's flushes on only for event
@@ -288,17 +288,24 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 // router's CPU on small requests (pprof under make bench). Unflushed, a
 // JSON reply leaves in one write when the handler returns, and a large one
 // still streams as the server's buffer fills.
-type streamFlusher struct{ http.ResponseWriter }
+type streamFlusher struct {
+	http.ResponseWriter
+	checked bool // the reply's type has been looked at (its headers are out)
+	stream  bool // the reply is an event stream
+}
 
 // Flush implements http.Flusher.
-func (f streamFlusher) Flush() {
-	if isEventStream(f.Header()) {
+func (f *streamFlusher) Flush() {
+	if !f.checked {
+		f.checked, f.stream = true, isEventStream(f.Header())
+	}
+	if f.stream {
 		_ = http.NewResponseController(f.ResponseWriter).Flush()
 	}
 }
 
 // Unwrap lets http.ResponseController reach the server's writer.
-func (f streamFlusher) Unwrap() http.ResponseWriter { return f.ResponseWriter }
+func (f *streamFlusher) Unwrap() http.ResponseWriter { return f.ResponseWriter }
 
 // readBody reads the whole request body, at most limit bytes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
