@@ -164,15 +164,17 @@ func TestUpstreamFaultsGiveClientsAnErrorAndBenchNoAccount(t *testing.T) {
 		requireAllUsable(t, r, "after a reset mid-stream")
 	})
 
-	t.Run("a truncated 200 ends the client's body with an error", func(t *testing.T) {
+	t.Run("a truncated 200 never reaches the client as a complete reply", func(t *testing.T) {
+		// A JSON reply is not flushed piecemeal, so when its body breaks
+		// nothing has reached the client yet and the router drops the
+		// connection; a streamed reply would end with a read error.
 		resp, err := post(context.Background(), client, r.URL, messagesBody(false), map[string]string{"X-E2e-Fault": faultTruncated})
-		if err != nil {
-			t.Fatalf("the client got no reply at all: %v", err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
 		if err == nil {
-			t.Errorf("the client read a truncated body (%d bytes, status %d) without an error", len(body), resp.StatusCode)
+			defer resp.Body.Close()
+			body, rerr := io.ReadAll(resp.Body)
+			if rerr == nil {
+				t.Errorf("the client read a truncated body (%d bytes, status %d) without an error", len(body), resp.StatusCode)
+			}
 		}
 		requireAllUsable(t, r, "after a truncated 200")
 	})
