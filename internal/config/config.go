@@ -223,7 +223,10 @@ CC_ROUTER_LISTEN    listen address
 PORT                listen port only, keeping the host (as in the Node.js cc-router)
 CC_ROUTER_UPSTREAM  upstream URL (LITELLM_URL is accepted too)
 CC_ROUTER_PROXY_SECRET  proxy secret
-CC_ROUTER_STRATEGY  headroom or round-robin`
+CC_ROUTER_STRATEGY  headroom or round-robin
+CC_ROUTER_REFRESH_BUFFER  refresh tokens expiring within this (e.g. 10m)
+CC_ROUTER_COOLDOWN_429, CC_ROUTER_COOLDOWN_529  bench time after a 429/529 without a reset time
+CC_ROUTER_BODY_LIMIT  largest request body in bytes`
 
 // ApplyEnv applies environment variables over c.
 func (c *Config) ApplyEnv(getenv func(string) string) error {
@@ -250,6 +253,24 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	if v := getenv("CC_ROUTER_PROXY_SECRET"); v != "" {
 		c.ProxySecret = v
 	}
+	for name, d := range map[string]*Duration{
+		"CC_ROUTER_REFRESH_BUFFER": &c.RefreshBuffer,
+		"CC_ROUTER_COOLDOWN_429":   &c.Cooldown429,
+		"CC_ROUTER_COOLDOWN_529":   &c.Cooldown529,
+	} {
+		if v := getenv(name); v != "" {
+			if err := d.Set(v); err != nil {
+				return fmt.Errorf("environment variable %s: want a duration such as 90s or 10m, got %q", name, v)
+			}
+		}
+	}
+	if v := getenv("CC_ROUTER_BODY_LIMIT"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("environment variable CC_ROUTER_BODY_LIMIT: want a number of bytes, got %q", v)
+		}
+		c.BodyLimit = n
+	}
 	if v := getenv("CC_ROUTER_STRATEGY"); v != "" {
 		c.Strategy = v
 	}
@@ -258,11 +279,15 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 
 // Flags holds command-line overrides; only flags the user set apply.
 type Flags struct {
-	fs         *flag.FlagSet
-	listen     string
-	upstream   string
-	strategy   string
-	secretFile string
+	fs            *flag.FlagSet
+	listen        string
+	upstream      string
+	strategy      string
+	secretFile    string
+	refreshBuffer Duration
+	cooldown429   Duration
+	cooldown529   Duration
+	bodyLimit     int64
 }
 
 // RegisterFlags defines the shared router flags on fs.
@@ -272,6 +297,10 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.upstream, "upstream", "", "upstream base URL, e.g. http://litellm:4000 (default https://api.anthropic.com)")
 	fs.StringVar(&f.strategy, "strategy", "", "account selection: headroom or round-robin (default headroom)")
 	fs.StringVar(&f.secretFile, "secret-file", "", "file holding the proxy secret clients must present")
+	fs.Var(&f.refreshBuffer, "refresh-buffer", "refresh tokens that expire within this duration (default 10m)")
+	fs.Var(&f.cooldown429, "cooldown-429", "bench an account this long after a 429 that names no reset time (default 1m)")
+	fs.Var(&f.cooldown529, "cooldown-529", "bench an account this long after a 529 (overloaded) (default 30s)")
+	fs.Int64Var(&f.bodyLimit, "body-limit", 0, "largest request body in bytes; larger ones get 413 (default 33554432)")
 	return f
 }
 
@@ -286,6 +315,14 @@ func (f *Flags) Apply(c *Config) error {
 			c.Upstream = f.upstream
 		case "strategy":
 			c.Strategy = f.strategy
+		case "refresh-buffer":
+			c.RefreshBuffer = f.refreshBuffer
+		case "cooldown-429":
+			c.Cooldown429 = f.cooldown429
+		case "cooldown-529":
+			c.Cooldown529 = f.cooldown529
+		case "body-limit":
+			c.BodyLimit = f.bodyLimit
 		case "secret-file":
 			b, rerr := os.ReadFile(f.secretFile)
 			if rerr != nil {

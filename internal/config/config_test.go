@@ -25,7 +25,7 @@ func writeConfig(t *testing.T, body string) string {
 func setHome(t *testing.T, dir string) {
 	t.Helper()
 	t.Setenv("CC_ROUTER_HOME", dir)
-	for _, k := range []string{"CC_ROUTER_CONFIG", "PORT", "CC_ROUTER_LISTEN", "LITELLM_URL", "CC_ROUTER_UPSTREAM", "CC_ROUTER_PROXY_SECRET", "CC_ROUTER_STRATEGY"} {
+	for _, k := range []string{"CC_ROUTER_CONFIG", "PORT", "CC_ROUTER_LISTEN", "LITELLM_URL", "CC_ROUTER_UPSTREAM", "CC_ROUTER_PROXY_SECRET", "CC_ROUTER_STRATEGY", "CC_ROUTER_REFRESH_BUFFER", "CC_ROUTER_COOLDOWN_429", "CC_ROUTER_COOLDOWN_529", "CC_ROUTER_BODY_LIMIT"} {
 		t.Setenv(k, "")
 	}
 }
@@ -168,5 +168,42 @@ func TestTheNodeToolsKeysAreUnderstood(t *testing.T) {
 	}
 	if c.Listen != "127.0.0.1:4000" || c.Upstream != "http://localhost:4000" {
 		t.Errorf("listen %q upstream %q, want 127.0.0.1:4000 and http://localhost:4000", c.Listen, c.Upstream)
+	}
+}
+
+func TestTuningSettingsFollowTheSamePrecedence(t *testing.T) {
+	writeConfig(t, `{"refreshBuffer":"20m","cooldown429":"2m","cooldown529":"40s","bodyLimit":1000}`)
+	t.Setenv("CC_ROUTER_COOLDOWN_429", "3m")
+	t.Setenv("CC_ROUTER_BODY_LIMIT", "2000")
+	t.Setenv("CC_ROUTER_COOLDOWN_529", "")
+	t.Setenv("CC_ROUTER_REFRESH_BUFFER", "")
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	f := RegisterFlags(fs)
+	if err := fs.Parse([]string{"--body-limit", "3000", "--cooldown-529", "50s"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(c.RefreshBuffer) != 20*time.Minute {
+		t.Errorf("refreshBuffer (file) = %v", c.RefreshBuffer)
+	}
+	if time.Duration(c.Cooldown429) != 3*time.Minute {
+		t.Errorf("cooldown429 (env) = %v", c.Cooldown429)
+	}
+	if time.Duration(c.Cooldown529) != 50*time.Second {
+		t.Errorf("cooldown529 (flag) = %v", c.Cooldown529)
+	}
+	if c.BodyLimit != 3000 {
+		t.Errorf("bodyLimit (flag over env) = %d", c.BodyLimit)
+	}
+}
+
+func TestABadTuningEnvironmentVariableIsNamed(t *testing.T) {
+	writeConfig(t, `{}`)
+	t.Setenv("CC_ROUTER_REFRESH_BUFFER", "soon")
+	if _, err := Load(nil); err == nil || !strings.Contains(err.Error(), "CC_ROUTER_REFRESH_BUFFER") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -28,11 +28,10 @@ const (
 // brokenUpstream is a raw TCP server that misbehaves below HTTP: it resets
 // connections, stalls, and truncates bodies, which an http.Handler cannot.
 type brokenUpstream struct {
-	ln     net.Listener
-	open   atomic.Int64 // connections not yet closed by either side
-	mu     sync.Mutex
-	conns  []net.Conn
-	closed chan struct{}
+	ln    net.Listener
+	open  atomic.Int64 // connections not yet closed by either side
+	mu    sync.Mutex
+	conns []net.Conn
 }
 
 func newBrokenUpstream(t *testing.T) *brokenUpstream {
@@ -40,7 +39,7 @@ func newBrokenUpstream(t *testing.T) *brokenUpstream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &brokenUpstream{ln: ln, closed: make(chan struct{})}
+	b := &brokenUpstream{ln: ln}
 	go b.serve()
 	t.Cleanup(b.close)
 	return b
@@ -49,7 +48,6 @@ func newBrokenUpstream(t *testing.T) *brokenUpstream {
 func (b *brokenUpstream) URL() string { return "http://" + b.ln.Addr().String() }
 
 func (b *brokenUpstream) close() {
-	close(b.closed)
 	b.ln.Close()
 	b.mu.Lock()
 	for _, c := range b.conns {
@@ -107,18 +105,9 @@ func (b *brokenUpstream) handle(c net.Conn) {
 		reset(c)
 	case faultStall:
 		io.WriteString(c, sseHead+firstEvents)
-		// Hold the connection until the router gives up on it.
-		c.SetReadDeadline(time.Time{})
-		buf := make([]byte, 1)
-		done := make(chan struct{})
-		go func() {
-			c.Read(buf) // returns when the router closes the connection
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-b.closed:
-		}
+		// Hold the connection until the router gives up on it (or the
+		// test ends and close cuts it).
+		c.Read(make([]byte, 1))
 	case faultTruncated:
 		body := `{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"Hello there, this reply is cut short`
 		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body)+400, body)
@@ -175,15 +164,17 @@ func TestUpstreamFaultsGiveClientsAnErrorAndBenchNoAccount(t *testing.T) {
 		requireAllUsable(t, r, "after a reset mid-stream")
 	})
 
-	t.Run("a truncated 200 ends the client's body with an error", func(t *testing.T) {
+	t.Run("a truncated 200 never reaches the client as a complete reply", func(t *testing.T) {
+		// A JSON reply is not flushed piecemeal, so when its body breaks
+		// nothing has reached the client yet and the router drops the
+		// connection; a streamed reply would end with a read error.
 		resp, err := post(context.Background(), client, r.URL, messagesBody(false), map[string]string{"X-E2e-Fault": faultTruncated})
-		if err != nil {
-			t.Fatalf("the client got no reply at all: %v", err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
 		if err == nil {
-			t.Errorf("the client read a truncated body (%d bytes, status %d) without an error", len(body), resp.StatusCode)
+			defer resp.Body.Close()
+			body, rerr := io.ReadAll(resp.Body)
+			if rerr == nil {
+				t.Errorf("the client read a truncated body (%d bytes, status %d) without an error", len(body), resp.StatusCode)
+			}
 		}
 		requireAllUsable(t, r, "after a truncated 200")
 	})

@@ -82,8 +82,11 @@ type Options struct {
 	Args     []string // further `serve` flags
 	Env      []string // further environment, KEY=VALUE
 	// Log receives the router's stdout and stderr; nil keeps only the last
-	// few KB for error messages.
+	// MB for error messages and goroutine dumps.
 	Log io.Writer
+	// LogFile, when set, takes the router's stdout and stderr directly
+	// (no pipe through this process, as benchmarks want); Log is ignored.
+	LogFile *os.File
 	// ReadyTimeout bounds the wait for /cc-router/health (default 15 s).
 	ReadyTimeout time.Duration
 }
@@ -96,6 +99,7 @@ type Router struct {
 	done    chan struct{} // closed when the process has exited
 	waitErr error         // set before done is closed
 	tail    *tailBuffer
+	logFile *os.File // the output when Options.LogFile was set
 }
 
 // Start runs `cc-router serve` on a free loopback port and waits until it
@@ -138,10 +142,13 @@ func start(ctx context.Context, o Options) (*Router, error) {
 		out = io.MultiWriter(tail, o.Log)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
+	if o.LogFile != nil {
+		cmd.Stdout, cmd.Stderr = o.LogFile, o.LogFile
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	r := &Router{URL: "http://" + addr, cmd: cmd, done: make(chan struct{}), tail: tail}
+	r := &Router{URL: "http://" + addr, cmd: cmd, done: make(chan struct{}), tail: tail, logFile: o.LogFile}
 	go func() {
 		r.waitErr = cmd.Wait()
 		close(r.done)
@@ -189,8 +196,14 @@ func (r *Router) Pid() int { return r.cmd.Process.Pid }
 // Stats reads the router's resource use.
 func (r *Router) Stats() (ProcStats, error) { return ReadProcStats(r.Pid()) }
 
-// Output is the last few KB the router wrote to stdout and stderr.
-func (r *Router) Output() string { return r.tail.String() }
+// Output is the last part of what the router wrote to stdout and stderr.
+func (r *Router) Output() string {
+	if r.logFile != nil {
+		data, _ := os.ReadFile(r.logFile.Name())
+		return string(data[max(0, len(data)-8<<10):])
+	}
+	return r.tail.String()
+}
 
 // Exited reports whether the process has exited, and its wait error.
 func (r *Router) Exited() (bool, error) {

@@ -145,9 +145,26 @@ func (l *load) run(ctx context.Context) result {
 	wg.Wait()
 	res.elapsed = time.Since(start)
 	res.requests = len(res.latencies)
-	slices.Sort(res.latencies)
-	slices.Sort(res.ttfb)
+	res.sort()
 	return res
+}
+
+// add merges another run's figures into r.
+func (r *result) add(o result) {
+	r.requests += o.requests
+	r.errors += o.errors
+	if r.firstErr == "" {
+		r.firstErr = o.firstErr
+	}
+	r.elapsed += o.elapsed
+	r.latencies = append(r.latencies, o.latencies...)
+	r.ttfb = append(r.ttfb, o.ttfb...)
+}
+
+// sort orders the samples for percentile.
+func (r *result) sort() {
+	slices.Sort(r.latencies)
+	slices.Sort(r.ttfb)
 }
 
 // percentile of sorted durations, p in [0,100].

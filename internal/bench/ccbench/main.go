@@ -12,7 +12,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -54,12 +53,26 @@ type measurement struct {
 	directConns    int64
 	routerConns    int64
 	routerPeakKB   int64
-	routerCPU      float64 // seconds during the routed run
+	routerCPU      float64 // router seconds during the routed slices
+	// CPU seconds of this process (load generator and fake) during the
+	// direct and the routed slices.
+	directSelfCPU, routedSelfCPU float64
+}
+
+// cpuPerRequest is the CPU time per request of the direct path (load
+// generator and fake) and of the routed path (the same plus the router).
+func (m *measurement) cpuPerRequest() (direct, routed time.Duration) {
+	if m.direct.requests == 0 || m.router.requests == 0 {
+		return 0, 0
+	}
+	direct = time.Duration(m.directSelfCPU / float64(m.direct.requests) * float64(time.Second))
+	routed = time.Duration((m.routedSelfCPU + m.routerCPU) / float64(m.router.requests) * float64(time.Second))
+	return direct, routed
 }
 
 func main() {
 	var (
-		duration = flag.Duration("duration", 2*time.Second, "measured time of each run")
+		duration = flag.Duration("duration", 3*time.Second, "measured time of each scenario and path, in alternating slices")
 		out      = flag.String("out", "", "also write the report as Markdown to this file")
 		bin      = flag.String("bin", "", "cc-router binary to run (default: build it)")
 		only     = flag.String("only", "", "run only scenarios whose name contains this")
@@ -106,17 +119,18 @@ func run(duration time.Duration, out, bin, only string, selBench bool, rounds in
 	if err := testrouter.WriteAccounts(filepath.Join(home, "accounts.json"), accounts); err != nil {
 		return err
 	}
-	var logw io.Writer
-	if logPath != "" {
-		f, err := os.Create(logPath)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		logw = f
+	// The router logs a line per request: straight into a file, so the
+	// load generator does not spend its CPU reading them from a pipe.
+	if logPath == "" {
+		logPath = filepath.Join(tmp, "router.log")
 	}
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
 	router, err := testrouter.Start(ctx, testrouter.Options{
-		Binary: bin, Home: home, Upstream: fake.URL, TokenURL: fake.TokenURL(), Log: logw,
+		Binary: bin, Home: home, Upstream: fake.URL, TokenURL: fake.TokenURL(), LogFile: logFile,
 	})
 	if err != nil {
 		return err
@@ -134,34 +148,11 @@ func run(duration time.Duration, out, bin, only string, selBench bool, rounds in
 		if only != "" && !strings.Contains(sc.String(), only) {
 			continue
 		}
-		fmt.Fprintf(os.Stderr, "%-22s direct…", sc)
-		m := measurement{sc: sc}
-		directClient.CloseIdleConnections()
-		c0 := fake.ConnsOpened()
-		m.direct = newLoad(directClient, fake.URL, sc, duration).run(ctx)
-		m.directConns = fake.ConnsOpened() - c0
-
-		fmt.Fprint(os.Stderr, " router…")
-		routedClient.CloseIdleConnections()
-		l := newLoad(routedClient, router.URL, sc, duration)
-		c0 = fake.ConnsOpened()
-		l.warmupRun(ctx)
-		if err := testrouter.ResetPeakRSS(router.Pid()); err != nil {
-			return fmt.Errorf("resetting the router's peak RSS: %w", err)
-		}
-		st0, err := router.Stats()
+		fmt.Fprintf(os.Stderr, "%-22s", sc)
+		m, err := measure(ctx, sc, duration, fake, router, directClient, routedClient)
 		if err != nil {
 			return err
 		}
-		l.warmup = 0
-		m.router = l.run(ctx)
-		st1, err := router.Stats()
-		if err != nil {
-			return err
-		}
-		m.routerConns = fake.ConnsOpened() - c0
-		m.routerPeakKB = st1.PeakRSSKB
-		m.routerCPU = st1.CPUSeconds - st0.CPUSeconds
 		fmt.Fprintf(os.Stderr, " %d / %d requests\n", m.direct.requests, m.router.requests)
 		ms = append(ms, m)
 	}
@@ -205,6 +196,69 @@ func run(duration time.Duration, out, bin, only string, selBench bool, rounds in
 		return os.WriteFile(out, []byte(rep.document(text)), 0o644)
 	}
 	return nil
+}
+
+// alternations is how many alternating direct and routed slices a scenario's
+// time is cut into, so that a change in the machine's load (other
+// processes) hits both paths alike.
+const alternations = 4
+
+// measure runs one scenario on both paths, alternating between them.
+func measure(ctx context.Context, sc scenario, duration time.Duration, fake *fakeanthropic.Server,
+	router *testrouter.Router, directClient, routedClient *http.Client) (measurement, error) {
+	m := measurement{sc: sc}
+	directClient.CloseIdleConnections()
+	routedClient.CloseIdleConnections()
+	direct := newLoad(directClient, fake.URL, sc, duration/alternations)
+	routed := newLoad(routedClient, router.URL, sc, duration/alternations)
+
+	c0 := fake.ConnsOpened()
+	direct.warmupRun(ctx)
+	m.directConns = fake.ConnsOpened() - c0
+	c0 = fake.ConnsOpened()
+	routed.warmupRun(ctx)
+	m.routerConns = fake.ConnsOpened() - c0
+	direct.warmup, routed.warmup = 0, 0
+	if err := testrouter.ResetPeakRSS(router.Pid()); err != nil {
+		return m, fmt.Errorf("resetting the router's peak RSS: %w", err)
+	}
+	self := os.Getpid()
+	for range alternations {
+		c0 = fake.ConnsOpened()
+		me0, err := testrouter.ReadProcStats(self)
+		if err != nil {
+			return m, err
+		}
+		m.direct.add(direct.run(ctx))
+		me1, err := testrouter.ReadProcStats(self)
+		if err != nil {
+			return m, err
+		}
+		m.directSelfCPU += me1.CPUSeconds - me0.CPUSeconds
+		m.directConns += fake.ConnsOpened() - c0
+
+		st0, err := router.Stats()
+		if err != nil {
+			return m, err
+		}
+		c0 = fake.ConnsOpened()
+		m.router.add(routed.run(ctx))
+		m.routerConns += fake.ConnsOpened() - c0
+		st1, err := router.Stats()
+		if err != nil {
+			return m, err
+		}
+		me2, err := testrouter.ReadProcStats(self)
+		if err != nil {
+			return m, err
+		}
+		m.routedSelfCPU += me2.CPUSeconds - me1.CPUSeconds
+		m.routerCPU += st1.CPUSeconds - st0.CPUSeconds
+		m.routerPeakKB = max(m.routerPeakKB, st1.PeakRSSKB)
+	}
+	m.direct.sort()
+	m.router.sort()
+	return m, nil
 }
 
 func scenarios() []scenario {
