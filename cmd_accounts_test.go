@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cc-router/cc-router/internal/fakeanthropic"
 )
 
 const (
@@ -19,6 +21,7 @@ type cliWorld struct {
 	dir      string
 	accounts string
 	claude   string // Claude Code's credentials file
+	fake     *fakeanthropic.Server
 }
 
 func newCLIWorld(t *testing.T) *cliWorld {
@@ -30,6 +33,12 @@ func newCLIWorld(t *testing.T) *cliWorld {
 	t.Setenv("ACCOUNTS_PATH", "")
 	t.Setenv("CLAUDE_CONFIG_DIR", filepath.Join(dir, "claude"))
 	t.Chdir(dir) // anything a shell might create would land here
+	// import looks up the login's account (and may try a stored refresh
+	// token): only ever at the fake.
+	w.fake = fakeanthropic.New()
+	t.Cleanup(w.fake.Close)
+	t.Setenv("CC_ROUTER_TOKEN_URL", w.fake.TokenURL())
+	t.Setenv("CC_ROUTER_API_URL", w.fake.URL)
 	return w
 }
 
@@ -198,5 +207,39 @@ func TestImportRejectsWhatIsNotAClaudeLogin(t *testing.T) {
 				t.Errorf("accounts.json was written after a failed import")
 			}
 		})
+	}
+}
+
+func TestImportAfterClaudeCodeRefreshedSaysWhichAccountItUpdated(t *testing.T) {
+	w := newCLIWorld(t)
+	p1 := w.fake.IssueTokens("alice@example.com")
+	w.fake.RegisterProfile(p1)
+	w.writeClaude(t, w.claude, p1.AccessToken, p1.RefreshToken)
+	if code, out, errs := runCLI(t, "import"); code != 0 || !strings.Contains(out, "added account account-1 (alice@example.com)") {
+		t.Fatalf("import: exit %d, %q %q", code, out, errs)
+	}
+	// Claude Code refreshes its own login.
+	p2, _ := w.fake.RotateOutOfBand(p1.RefreshToken)
+	w.fake.RegisterProfile(p2)
+	w.writeClaude(t, w.claude, p2.AccessToken, p2.RefreshToken)
+	code, out, errs := runCLI(t, "import")
+	if code != 0 || !strings.Contains(out, "updated account account-1 (alice@example.com) from claude-code: the same Claude account") {
+		t.Fatalf("re-import: exit %d, %q %q", code, out, errs)
+	}
+	// Bob's login cannot go into alice's account.
+	bob := w.fake.IssueTokens("bob@example.com")
+	w.fake.RegisterProfile(bob)
+	w.writeClaude(t, w.claude, bob.AccessToken, bob.RefreshToken)
+	code, _, errs = runCLI(t, "import", "--id", "account-1")
+	if code != 1 || !strings.Contains(errs, "another Claude account") || !strings.Contains(errs, "nothing was written") {
+		t.Errorf("import --id account-1 of bob: exit %d, %q", code, errs)
+	}
+	var recs []map[string]any
+	data, _ := os.ReadFile(w.accounts)
+	if err := json.Unmarshal(data, &recs); err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0]["refreshToken"] != p2.RefreshToken {
+		t.Errorf("accounts.json holds %d records (want 1, with Claude Code's newest login)", len(recs))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,8 +22,20 @@ func init() {
 		usage: `Usage: cc-router import [--from keychain|claude-code|PATH] [--id NAME]
 
 Reads the login Claude Code stores and adds it to accounts.json, or updates
-the stored account that already holds it (same refresh or access token, or
-the account named by --id). Nothing is sent anywhere.
+the stored account it belongs to. Claude Code refreshes its own login, so a
+re-import usually brings new tokens; the account they belong to is found by:
+  1. the same refresh or access token;
+  2. --id naming a stored account (refused, with nothing written, when the
+     login is known to be another Claude account);
+  3. the same Claude account, by account id (else email) as the profile
+     lookup names them (a read-only request with the imported access token);
+  4. when the account cannot be learned (the lookup failed, or the access
+     token has expired): the one account imported from the same place whose
+     refresh token is dead (cc-router tries it at the token endpoint; a live
+     one is simply refreshed and is not the same login).
+Otherwise the login is added as a new account. Two accounts known to differ
+are never merged. An account found by 3 or 4 whose own tokens are newer (or
+come from 'cc-router login') keeps them. The output says which happened.
 
 Sources:
   keychain     the macOS Keychain item "Claude Code-credentials" (with
@@ -50,7 +63,7 @@ Examples:
 	c.run = func(args []string, stdout, stderr io.Writer) int {
 		fs := newFlagSet(c, stderr)
 		from := fs.String("from", "", "`SOURCE`: keychain, claude-code or a file path (default: the platform's own)")
-		id := fs.String("id", "", "`NAME` of a new account (default: account-N)")
+		id := fs.String("id", "", "`NAME` of the account: a stored one to update, or a new one (default: the stored account of this login, else account-N)")
 		if code, stop := parseFlags(fs, args, stdout); stop {
 			return code
 		}
@@ -68,7 +81,17 @@ Examples:
 		defer stop()
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		mgr, err := credentials.NewManager(credentials.Config{Logger: cliLogger(stderr)})
+		guard, err := newEgressGuard("")
+		if err != nil {
+			fmt.Fprintf(stderr, "cc-router import: %v\n", err)
+			return 1
+		}
+		client := &http.Client{Timeout: 30 * time.Second, Transport: guard.Transport(nil)}
+		mgr, err := credentials.NewManager(credentials.Config{
+			HTTPClient:    client,
+			Logger:        cliLogger(stderr),
+			IdentifyToken: identifyByProfile(client),
+		})
 		if err != nil {
 			fmt.Fprintf(stderr, "cc-router import: %v\n", err)
 			return 1
@@ -81,12 +104,9 @@ Examples:
 			}
 			return 1
 		}
-		verb := "updated"
-		if res.Added {
-			verb = "added"
-		}
 		info, _ := mgr.Account(res.AccountID)
-		fmt.Fprintf(stdout, "%s account %s from %s (%s)\n", verb, res.AccountID, res.Source, expiryText(info.ExpiresAt, time.Now()))
+		fmt.Fprintln(stdout, res.Summary())
+		fmt.Fprintf(stdout, "account %s: access token %s\n", res.AccountID, expiryText(info.ExpiresAt, time.Now()))
 		fmt.Fprintf(stdout, "accounts file: %s\n", mgr.Path())
 		return 0
 	}

@@ -35,10 +35,7 @@ func newRouter(cfg config.Config, logger *slog.Logger) (*router, error) {
 		RefreshBuffer: time.Duration(cfg.RefreshBuffer),
 		HTTPClient:    client,
 		Logger:        logger,
-		IdentifyToken: func(ctx context.Context, accessToken string) (string, string, error) {
-			p, err := signin.FetchProfile(ctx, client, "", accessToken)
-			return p.AccountUUID, p.Email, err
-		},
+		IdentifyToken: identifyByProfile(client),
 	})
 	if err != nil {
 		return nil, err
@@ -57,6 +54,15 @@ func newRouter(cfg config.Config, logger *slog.Logger) (*router, error) {
 		return nil, err
 	}
 	return &router{mgr: mgr, proxy: p, client: client}, nil
+}
+
+// identifyByProfile is the credentials.Config.IdentifyToken hook: the
+// profile lookup, through client.
+func identifyByProfile(client *http.Client) func(ctx context.Context, accessToken string) (string, string, error) {
+	return func(ctx context.Context, accessToken string) (string, string, error) {
+		p, err := signin.FetchProfile(ctx, client, "", accessToken)
+		return p.AccountUUID, p.Email, err
+	}
 }
 
 // newEgressGuard allows the hosts cc-router has reason to reach: the

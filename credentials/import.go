@@ -296,10 +296,28 @@ func resolveSource(from string) (source, ref string, err error) {
 	return SourceFile, abs, nil
 }
 
-// Import reads Claude Code's login and adds or updates the account. A login
-// already stored (same refresh or access token) updates that record; so
-// does an ID naming an existing account. Otherwise a new account is added
-// under req.ID or the next free account-N.
+// Import reads Claude Code's login and adds or updates the account. The
+// record to update is found in this order:
+//
+//  1. the record holding the same refresh or access token;
+//  2. with req.ID naming a stored account, that account, unless the
+//     login's Claude account (learned with Config.IdentifyToken) is known
+//     to be another one, or is stored under another id: then nothing is
+//     written and the error wraps ErrOtherAccount;
+//  3. the record of the same Claude account: the same account uuid or,
+//     where either side lacks one, the same email;
+//  4. without req.ID, when the login's account is not known to differ
+//     from it: the one record imported from the same place (Keychain
+//     service or file path) whose refresh token is dead: in needs_login,
+//     or rejected by the token endpoint when Import tries it now (a live
+//     one is refreshed as any refresh would, and is then not the same
+//     login). Claude Code refreshing its own login is what kills it.
+//
+// Otherwise a new account is added under req.ID or the next free
+// account-N. A record found in step 3 or 4 keeps its tokens when they are
+// newer than the imported ones, or when they are a live chain of
+// cc-router's own sign-in (ImportResult.Kept). Two accounts known to
+// differ are never merged. ImportResult says what happened and why.
 func (m *Manager) Import(ctx context.Context, req ImportRequest) (ImportResult, error) {
 	if req.ID != "" {
 		if err := ValidateID(req.ID); err != nil {
@@ -320,21 +338,14 @@ func (m *Manager) Import(ctx context.Context, req ImportRequest) (ImportResult, 
 	if err != nil {
 		return ImportResult{}, err
 	}
-	res := ImportResult{Source: source}
+	who := m.identifyLogin(ctx, login)
+	res := ImportResult{Source: source, Email: who.email, IdentityUnknown: who.unknown}
 	err = m.transact(ctx, func(t *txn) error {
-		var a *account
-		for _, c := range t.doc.accounts() {
-			if c.RefreshToken == login.RefreshToken || c.AccessToken == login.AccessToken {
-				a = c
-				break
-			}
+		a, match, err := m.importTarget(ctx, t, req.ID, login, source, ref, who)
+		if err != nil {
+			return err
 		}
-		if a == nil && req.ID != "" {
-			a = t.doc.find(req.ID)
-			if a == nil && t.doc.idTaken(req.ID) {
-				return fmt.Errorf("account id %q is used by a record of another provider", req.ID)
-			}
-		}
+		res.Match = match
 		if a == nil {
 			id := req.ID
 			if id == "" {
@@ -343,13 +354,26 @@ func (m *Manager) Import(ctx context.Context, req ImportRequest) (ImportResult, 
 			a = &account{ID: id}
 			t.doc.add(a)
 			res.Added = true
-		} else if a.RefreshToken != login.RefreshToken && a.ExpiresAt > login.ExpiresAt.UnixMilli() && a.State == StateOK {
+		} else if req.ID != "" && a.ID != req.ID {
+			res.IDNotUsed = true
+		}
+		res.AccountID = a.ID
+		if !res.Added && keepStored(a, login, match) {
+			res.Kept = true
+			// A record matched by account learns what the lookup said; one
+			// matched by source only is a guess, so it learns nothing.
+			if match != MatchSource && who.fill(a) {
+				t.write = true
+			}
+			return nil
+		}
+		if match == MatchID && a.RefreshToken != login.RefreshToken && a.ExpiresAt > login.ExpiresAt.UnixMilli() && a.State == StateOK {
 			m.log.Warn("the imported login is older than the stored one; replacing it as asked", "account", a.ID)
 		}
 		a.setTokens(login.AccessToken, login.RefreshToken, login.ExpiresAt, login.Scopes)
+		who.fill(a)
 		a.Source, a.SourceRef = source, ref
 		a.State, a.StateReason = StateOK, ""
-		res.AccountID = a.ID
 		t.write = true
 		t.rotated[a.ID] = a
 		verb := "updated"
@@ -365,9 +389,232 @@ func (m *Manager) Import(ctx context.Context, req ImportRequest) (ImportResult, 
 	if err != nil {
 		return ImportResult{}, err
 	}
-	m.noteSuccess(res.AccountID)
+	if !res.Kept {
+		m.noteSuccess(res.AccountID)
+	}
 	m.wake()
 	return res, nil
+}
+
+// loginIdentity is what Config.IdentifyToken said of an imported login.
+type loginIdentity struct {
+	uuid, email string
+	unknown     string // why the account is not known; "" when it is
+}
+
+// identifyLogin asks Config.IdentifyToken whose login this is. It spends
+// nothing: the profile lookup only reads.
+func (m *Manager) identifyLogin(ctx context.Context, login *ClaudeLogin) loginIdentity {
+	if m.cfg.IdentifyToken == nil {
+		return loginIdentity{unknown: "no profile lookup is configured"}
+	}
+	if !login.ExpiresAt.IsZero() && !m.now().Before(login.ExpiresAt) {
+		return loginIdentity{unknown: "its access token has expired, so the profile lookup cannot name its account"}
+	}
+	uuid, email, err := m.cfg.IdentifyToken(ctx, login.AccessToken)
+	if err != nil {
+		m.log.Info("could not learn which Claude account the imported login is", "err", err)
+		return loginIdentity{unknown: "the profile lookup failed: " + redactIn(err.Error(), login)}
+	}
+	email = strings.TrimSpace(email)
+	if validText("account uuid", uuid) != nil {
+		uuid = ""
+	}
+	if validText("email", email) != nil {
+		email = ""
+	}
+	if uuid == "" && email == "" {
+		return loginIdentity{unknown: "the profile lookup named no account"}
+	}
+	return loginIdentity{uuid: uuid, email: email}
+}
+
+// redactIn shortens the login's tokens to a prefix wherever s quotes them.
+func redactIn(s string, login *ClaudeLogin) string {
+	for _, tok := range []string{login.AccessToken, login.RefreshToken} {
+		if tok != "" {
+			s = strings.ReplaceAll(s, tok, RedactToken(tok))
+		}
+	}
+	return s
+}
+
+// known reports whether the login's account was learned.
+func (w loginIdentity) known() bool { return w.unknown == "" }
+
+// compare says whether a is the login's Claude account: by uuid when both
+// have one, else by email when both have one; unknown otherwise.
+func (w loginIdentity) compare(a *account) (same, decided bool) {
+	switch {
+	case w.uuid != "" && a.AccountUUID != "":
+		return w.uuid == a.AccountUUID, true
+	case w.email != "" && a.Email != "":
+		return strings.EqualFold(w.email, a.Email), true
+	}
+	return false, false
+}
+
+// fill stores what was learned of the account in a, where a lacks it; it
+// reports whether a changed.
+func (w loginIdentity) fill(a *account) bool {
+	changed := false
+	if w.uuid != "" && a.AccountUUID == "" {
+		a.AccountUUID, changed = w.uuid, true
+	}
+	if w.email != "" && !strings.EqualFold(a.Email, w.email) {
+		if same, decided := w.compare(a); a.Email == "" || (decided && same) {
+			a.Email, changed = w.email, true
+		}
+	}
+	return changed
+}
+
+// importTarget picks the stored record an import updates (nil: add one),
+// and says how it was found. See Import for the order. It writes nothing
+// before it returns an error.
+func (m *Manager) importTarget(ctx context.Context, t *txn, id string, login *ClaudeLogin, source, ref string, who loginIdentity) (*account, ImportMatch, error) {
+	accts := t.doc.accounts()
+	var byToken, byIdentity *account
+	for _, c := range accts {
+		if c.RefreshToken == login.RefreshToken || c.AccessToken == login.AccessToken {
+			byToken = c
+			break
+		}
+	}
+	identityMatch := MatchAccount
+	if who.known() {
+		for _, c := range accts {
+			if same, decided := who.compare(c); decided && same {
+				if byIdentity == nil || (c.AccountUUID != "" && byIdentity.AccountUUID == "") {
+					byIdentity = c
+				}
+			}
+		}
+		if byIdentity != nil && (who.uuid == "" || byIdentity.AccountUUID == "") {
+			identityMatch = MatchEmail
+		}
+	}
+	if id != "" {
+		named := t.doc.find(id)
+		if named == nil && t.doc.idTaken(id) {
+			return nil, "", fmt.Errorf("account id %q is used by a record of another provider", id)
+		}
+		if named != nil {
+			switch {
+			case byToken == named:
+				return named, MatchToken, nil
+			case byToken != nil:
+				return nil, "", fmt.Errorf("this login is already stored as account %q, not %q; nothing was written", byToken.ID, id)
+			}
+			if same, decided := who.compare(named); decided && !same {
+				return nil, "", fmt.Errorf("%w: the login is %s, not account %q (%s); nothing was written",
+					ErrOtherAccount, orUnknown(who.email), id, orUnknown(named.Email))
+			}
+			if byIdentity != nil && byIdentity != named {
+				return nil, "", fmt.Errorf("%w: the login is %s, which is stored as account %q, not %q; nothing was written",
+					ErrOtherAccount, orUnknown(who.email), byIdentity.ID, id)
+			}
+			return named, MatchID, nil
+		}
+	}
+	switch {
+	case byToken != nil:
+		return byToken, MatchToken, nil
+	case byIdentity != nil:
+		return byIdentity, identityMatch, nil
+	case id != "":
+		return nil, "", nil // a new account, named by the caller
+	}
+	if a := m.fromSameSource(ctx, t, login, source, ref, who); a != nil {
+		return a, MatchSource, nil
+	}
+	return nil, "", nil
+}
+
+// fromSameSource finds the record imported from source/ref that the login
+// replaces, among those whose account is not known to differ from the
+// login's:
+//   - one whose tokens are newer than the login's: the source still holds
+//     an older link of the chain cc-router refreshed since (Import keeps
+//     the record as it is);
+//   - else the one whose refresh token is dead. A record in needs_login is
+//     dead; the refresh token of one in "ok" is tried now: accepted, the
+//     record keeps the new tokens (saved with this transaction) and is
+//     live; rejected, it is marked needs_login; a transient failure leaves
+//     it undecided, and so not a match. With more than one dead record it
+//     cannot choose, and answers nil.
+func (m *Manager) fromSameSource(ctx context.Context, t *txn, login *ClaudeLogin, source, ref string, who loginIdentity) *account {
+	var cands []*account
+	for _, c := range t.doc.accounts() {
+		if c.Source != source || c.SourceRef != ref {
+			continue
+		}
+		if _, decided := who.compare(c); decided {
+			continue // known to be another account (a same one was matched before)
+		}
+		if c.State == StateOK && !login.ExpiresAt.IsZero() && c.ExpiresAt > login.ExpiresAt.UnixMilli() {
+			return c
+		}
+		cands = append(cands, c)
+	}
+	var found *account
+	for _, c := range cands {
+		if !m.refreshTokenDead(ctx, t, c) {
+			continue
+		}
+		if found != nil {
+			m.log.Info("more than one dead record from the import's source; adding the login as a new account", "source", source)
+			return nil
+		}
+		found = c
+	}
+	return found
+}
+
+// refreshTokenDead reports whether c's refresh token is known to be dead,
+// trying it at the token endpoint when c is not already in needs_login.
+func (m *Manager) refreshTokenDead(ctx context.Context, t *txn, c *account) bool {
+	if c.State == StateNeedsLogin {
+		return true
+	}
+	if c.RefreshToken == "" {
+		return false
+	}
+	rctx, cancel := context.WithTimeout(ctx, m.cfg.RefreshTimeout)
+	defer cancel()
+	tr, err := m.postRefresh(rctx, c.RefreshToken)
+	switch {
+	case err == nil:
+		m.applyRefresh(c, tr, t.now)
+		t.write = true
+		t.rotated[c.ID] = c
+		t.event(EventRefreshed, c.ID, "refreshed while an import checked whether its refresh token was still live")
+		return false
+	case IsTerminal(err):
+		c.State = StateNeedsLogin
+		c.StateReason = "the refresh token was rejected (" + err.Error() + "); sign in again or re-import the account"
+		t.write = true
+		t.event(EventNeedsLogin, c.ID, c.StateReason)
+		return true
+	}
+	m.log.Info("could not tell whether a stored login from the import's source is still live", "account", c.ID, "err", err)
+	return false
+}
+
+// keepStored reports whether a record found by account or source (not
+// by token or by the caller's id) keeps its tokens instead of taking the
+// imported ones: when it is not in needs_login and its tokens are newer
+// than the login's (an older link of a chain must not replace a newer
+// one), or are cc-router's own sign-in (a chain of its own, which an
+// import would swap for Claude Code's shared one).
+func keepStored(a *account, login *ClaudeLogin, match ImportMatch) bool {
+	if match != MatchAccount && match != MatchEmail && match != MatchSource || a.State != StateOK {
+		return false
+	}
+	if a.Source == SourceLogin && a.RefreshToken != "" {
+		return true
+	}
+	return a.ExpiresAt != 0 && !login.ExpiresAt.IsZero() && login.ExpiresAt.UnixMilli() < a.ExpiresAt
 }
 
 // nextAccountID is the first free account-N.
@@ -554,13 +801,100 @@ type ImportRequest struct {
 	// From is "keychain", "claude-code", a file path, or "" for the
 	// platform's own source.
 	From string
-	// ID names a new account; "" generates account-N.
+	// ID names the account: a stored one to update (refused when the
+	// login is known to be another Claude account), or a new one; ""
+	// finds the stored account or generates account-N.
 	ID string
 }
+
+// ImportMatch says how an import found the stored record it updated.
+type ImportMatch string
+
+// How an import found the record it updated ("" when it added one).
+const (
+	MatchToken   ImportMatch = "token"   // the record holds the same refresh or access token
+	MatchAccount ImportMatch = "account" // the same Claude account uuid
+	MatchEmail   ImportMatch = "email"   // the same email (a uuid was missing on one side)
+	MatchID      ImportMatch = "id"      // the account the request's ID named
+	MatchSource  ImportMatch = "source"  // account unknown; the dead record imported from the same place
+)
 
 // ImportResult says what an import did.
 type ImportResult struct {
 	AccountID string
-	Added     bool // false: an existing record was updated
+	Added     bool // false: an existing record was updated (or kept)
 	Source    string
+	// Match says how the record was found; "" when Added.
+	Match ImportMatch
+	// Kept is true when the record found kept its own tokens: newer than
+	// the imported ones, or a chain of cc-router's own sign-in.
+	Kept bool
+	// Email is the login's account email as the profile lookup gave it.
+	Email string
+	// IdentityUnknown says why the login's account could not be learned;
+	// "" when it was.
+	IdentityUnknown string
+	// IDNotUsed is true when the request's ID named no stored account but
+	// the login was found stored as AccountID, which was updated instead.
+	IDNotUsed bool
+}
+
+// Verb is what the import did to the account: "added", "updated" or
+// "kept" (nothing written: the stored tokens were newer or cc-router's own).
+func (r ImportResult) Verb() string {
+	switch {
+	case r.Added:
+		return "added"
+	case r.Kept:
+		return "kept"
+	}
+	return "updated"
+}
+
+// Reason says, for the user, why the import added, updated or kept the
+// account. It never holds a token.
+func (r ImportResult) Reason() string {
+	var s string
+	switch {
+	case r.Added && r.IdentityUnknown != "":
+		s = "could not tell which Claude account this login is (" + r.IdentityUnknown + "), so no stored account was updated"
+	case r.Added:
+		s = "no stored account is this Claude account"
+	case r.Kept && r.Match == MatchSource:
+		s = "it was imported from the same place and holds a newer login than the one there now (cc-router has refreshed it since); to add this login as another account anyway, give a new --id"
+	case r.Kept:
+		s = fmt.Sprintf("it is this Claude account and its own tokens are newer, or come from cc-router's own sign-in; --id %s replaces them anyway", r.AccountID)
+	case r.Match == MatchToken:
+		s = "it held this login already"
+	case r.Match == MatchAccount:
+		s = "the same Claude account (same account id)"
+	case r.Match == MatchEmail:
+		s = "the same Claude account (same email)"
+	case r.Match == MatchID:
+		s = "the account named by --id"
+	case r.Match == MatchSource:
+		s = "it was imported from the same place and its refresh token is dead, so this is its newer login (which Claude account it is could not be checked: " + r.IdentityUnknown + ")"
+	}
+	if r.IDNotUsed {
+		s += fmt.Sprintf("; --id was not used: this login is stored as account %s", r.AccountID)
+	}
+	return s
+}
+
+// Summary is one line for the user saying what the import did and why,
+// e.g. "updated account work (alice@example.com) from claude-code: the
+// same Claude account (same account id)". It never holds a token.
+func (r ImportResult) Summary() string {
+	who := ""
+	if r.Email != "" {
+		who = " (" + r.Email + ")"
+	}
+	s := fmt.Sprintf("%s account %s%s from %s", r.Verb(), r.AccountID, who, r.Source)
+	if r.Kept {
+		s = fmt.Sprintf("nothing imported from %s: kept account %s%s as it is", r.Source, r.AccountID, who)
+	}
+	if why := r.Reason(); why != "" {
+		s += ": " + why
+	}
+	return s
 }

@@ -47,7 +47,8 @@ type Config struct {
 	// rejected, the login its source now holds is adopted only if it names
 	// the same account uuid (or, lacking one, email) as the stored record.
 	// Without it, or when the lookup fails, a newer login is adopted
-	// unchecked.
+	// unchecked. Import uses it too, to find the stored record of the
+	// imported login's account (see Import).
 	IdentifyToken func(ctx context.Context, accessToken string) (accountUUID, email string, err error)
 }
 

@@ -445,12 +445,9 @@ func (a *app) importLogin(ctx context.Context) {
 		line = "Import failed: " + err.Error()
 		body = err.Error()
 	} else {
-		verb := "updated"
-		if res.Added {
-			verb = "added"
-		}
+		verb := res.Verb()
 		line = fmt.Sprintf("Imported %s (%s)", res.AccountID, verb)
-		body = fmt.Sprintf("Account %s was %s from %s.", res.AccountID, verb, res.Source)
+		body = fmt.Sprintf("Account %s was %s from %s: %s.", res.AccountID, verb, res.Source, res.Reason())
 	}
 	a.mu.Lock()
 	a.lastImport = line
