@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -178,7 +179,9 @@ func checkJSONObject(path string, data []byte) (jsonObject, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	err := dec.Decode(&v)
 	if err == nil {
-		if _, tokErr := dec.Token(); tokErr == nil {
+		// Anything but a clean end after the value is trailing data,
+		// including bytes that are not JSON at all ("{}A").
+		if _, tokErr := dec.Token(); !errors.Is(tokErr, io.EOF) {
 			off := int(dec.InputOffset())
 			line, col := lineColumn(data, off)
 			return jsonObject{}, &SyntaxError{path, line, col, "unexpected data after the top-level value"}
