@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cc-router/cc-router/credentials"
+	"github.com/cc-router/cc-router/internal/humanize"
 )
 
 func init() {
@@ -134,19 +135,7 @@ func expiryText(exp, now time.Time) string {
 	}
 	d := exp.Sub(now)
 	if d <= 0 {
-		return "expired " + shortDuration(-d) + " ago"
+		return "expired " + humanize.Duration(-d) + " ago"
 	}
-	return "expires in " + shortDuration(d)
-}
-
-func shortDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
+	return "expires in " + humanize.Duration(d)
 }

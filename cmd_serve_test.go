@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,38 +12,19 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cc-router/cc-router/internal/config"
 	"github.com/cc-router/cc-router/internal/fakeanthropic"
+	"github.com/cc-router/cc-router/internal/testutil"
 	"github.com/cc-router/cc-router/proxy"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the server's and the test's
-// goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // runningServe is serve running in this process on its own context.
 type runningServe struct {
 	addr   string
-	logs   *lockedBuffer
+	logs   *testutil.SyncBuffer
 	cancel context.CancelFunc
 	exit   chan int
 }
@@ -54,7 +34,7 @@ type runningServe struct {
 func startServe(t *testing.T, cfg config.Config) *runningServe {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &runningServe{logs: &lockedBuffer{}, cancel: cancel, exit: make(chan int, 1)}
+	s := &runningServe{logs: &testutil.SyncBuffer{}, cancel: cancel, exit: make(chan int, 1)}
 	addrCh := make(chan string, 1)
 	go func() { s.exit <- serve(ctx, cfg, s.logs, func(a string) { addrCh <- a }) }()
 	t.Cleanup(func() {
@@ -174,7 +154,7 @@ func TestServeRefusesANonLoopbackAddressWithoutASecret(t *testing.T) {
 	fake := fakeanthropic.New()
 	defer fake.Close()
 	serveHome(t, fake, 1)
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testutil.SyncBuffer
 	code := run([]string{"serve", "--listen", "0.0.0.0:0", "--upstream", fake.URL}, &stdout, &stderr)
 	if code == 0 {
 		t.Fatal("serve started on 0.0.0.0 without a secret")

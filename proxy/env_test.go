@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/cc-router/cc-router/credentials"
 	"github.com/cc-router/cc-router/internal/fakeanthropic"
+	"github.com/cc-router/cc-router/internal/testutil"
 )
 
 // env is one test's world: the fake upstream, the accounts, the proxy.
@@ -27,30 +27,13 @@ type env struct {
 	path   string // accounts.json
 	proxy  *Proxy
 	url    string
-	logs   *syncBuffer
+	logs   *testutil.SyncBuffer
 	ids    []string
 
 	mu    sync.Mutex
 	known map[string]string // every access token seen → account id
 
 	finalTokens []string // every token of the test, gathered at cleanup
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // account is one record of the accounts.json a test writes.
@@ -75,7 +58,7 @@ func newEnv(t testing.TB, n int, mod func(*Config)) *env {
 // written.
 func newEnvWith(t testing.TB, n int, seed func([]seedRecord), mod func(*Config)) *env {
 	t.Helper()
-	e := &env{t: t, fake: fakeanthropic.New(), logs: &syncBuffer{}, known: map[string]string{}}
+	e := &env{t: t, fake: fakeanthropic.New(), logs: &testutil.SyncBuffer{}, known: map[string]string{}}
 	t.Cleanup(e.fake.Close)
 	recordEnv(e)
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

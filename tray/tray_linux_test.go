@@ -2,7 +2,6 @@ package tray_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +19,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/cc-router/cc-router/internal/fakeanthropic"
+	"github.com/cc-router/cc-router/internal/testutil"
 )
 
 // These tests run the real cc-router binary (built once from this module)
@@ -398,31 +398,14 @@ func newAppEnv(t *testing.T, busAddr string, fake *fakeanthropic.Server) *appEnv
 // runningApp is one cc-router process.
 type runningApp struct {
 	cmd    *exec.Cmd
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *testutil.SyncBuffer
+	stderr *testutil.SyncBuffer
 	done   chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func startApp(t *testing.T, e *appEnv, args ...string) *runningApp {
 	t.Helper()
-	a := &runningApp{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	a := &runningApp{stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}, done: make(chan error, 1)}
 	a.cmd = exec.Command(ccRouterBinary(t), args...)
 	a.cmd.Env = e.env
 	a.cmd.Stdout, a.cmd.Stderr = a.stdout, a.stderr
