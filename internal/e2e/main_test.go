@@ -130,8 +130,10 @@ func (e *env) requireNoGoroutineLeak(r *testrouter.Router, upstream string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	// Let the connections the test just closed wind down (the server
-	// lingers 500 ms on a connection it refused a body on).
+	// Close this process's idle connections to the router, and let the
+	// ones the test just closed wind down (the server lingers 500 ms on a
+	// connection it refused a body on).
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	time.Sleep(800 * time.Millisecond)
 	stacks, err := r.Goroutines(10 * time.Second)
 	if err != nil {
