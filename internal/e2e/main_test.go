@@ -20,8 +20,11 @@ import (
 
 var soak = flag.Bool("soak", false, "run the long variants of the fault suite (hundreds of kills, a minute of load)")
 
-// routerBinary is the cc-router built for this test run.
-var routerBinary string
+// routerBinary is the cc-router built for this test run (with the race
+// detector when the tests run with it); plainRouterBinary is built without
+// it, for the soak's memory figures, which the detector's own memory
+// would blur.
+var routerBinary, plainRouterBinary string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -36,6 +39,13 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	routerBinary, err = testrouter.Build(dir, raceEnabled)
+	plainRouterBinary = routerBinary
+	if err == nil && *soak && raceEnabled {
+		plain := filepath.Join(dir, "plain")
+		if err = os.Mkdir(plain, 0o700); err == nil {
+			plainRouterBinary, err = testrouter.Build(plain, false)
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
@@ -60,6 +70,7 @@ type env struct {
 	home     string
 	accounts []testrouter.Account
 	ended    map[*testrouter.Router]bool // ended on purpose (goroutine dumps)
+	binary   string                      // the router to run; "" is routerBinary
 }
 
 // newEnv starts a fake and writes n accounts it issued into a new home.
@@ -91,8 +102,12 @@ func (e *env) start(upstream string, args ...string) *testrouter.Router {
 	if upstream == "" {
 		upstream = e.fake.URL
 	}
+	bin := e.binary
+	if bin == "" {
+		bin = routerBinary
+	}
 	r, err := testrouter.Start(context.Background(), testrouter.Options{
-		Binary: routerBinary, Home: e.home, Upstream: upstream, TokenURL: e.fake.TokenURL(), Args: args,
+		Binary: bin, Home: e.home, Upstream: upstream, TokenURL: e.fake.TokenURL(), Args: args,
 	})
 	if err != nil {
 		e.t.Fatal(err)
