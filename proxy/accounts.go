@@ -267,18 +267,22 @@ func (t *tracker) attempt(id string, now time.Time) {
 }
 
 // observe folds a response's rate-limit headers and status into the
-// account's state.
-func (t *tracker) observe(id string, status int, h http.Header, now time.Time) {
+// account's state, and reports whether that changed the account's state
+// (ok, rate limited, over cap…), which the usability watcher must see.
+func (t *tracker) observe(id string, status int, h http.Header, now time.Time) (changed bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	a := t.byID[id]
 	if a == nil {
-		return
+		return false
 	}
+	before, _ := a.status(now)
 	a.rl.merge(h, now)
 	if status >= 400 {
 		a.errors[status]++
 	}
+	after, _ := a.status(now)
+	return before != after
 }
 
 // coolDown benches the account until until, failing over away from it.

@@ -140,8 +140,9 @@ func (f *failover) send(out *http.Request, ex *exchange, id, token string) (*htt
 	if err != nil {
 		return nil, err
 	}
-	f.p.track.observe(id, resp.StatusCode, resp.Header, f.p.now())
-	f.p.pokeWatcher()
+	if f.p.track.observe(id, resp.StatusCode, resp.Header, f.p.now()) {
+		f.p.pokeWatcher()
+	}
 	return resp, nil
 }
 
