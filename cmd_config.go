@@ -30,7 +30,7 @@ Examples:
 	c.run = func(args []string, stdout, stderr io.Writer) int {
 		fs := newFlagSet(c, stderr)
 		flags := config.RegisterFlags(fs)
-		if code, stop := parseFlags(fs, args, stdout); stop {
+		if code, stop := parseOnlyFlags(fs, args, stdout, stderr); stop {
 			return code
 		}
 		cfg, err := config.Load(flags)

@@ -39,12 +39,8 @@ Examples:
 		revert := fs.Bool("revert", false, "remove what configure-claude added")
 		settings := fs.String("settings", "", "Claude Code's settings.json (default: $CLAUDE_CONFIG_DIR or ~/.claude)")
 		base := fs.String("base-url", "", "the router's base URL (default: http:// + the listen address, 127.0.0.1:3456)")
-		if code, stop := parseFlags(fs, args, stdout); stop {
+		if code, stop := parseOnlyFlags(fs, args, stdout, stderr); stop {
 			return code
-		}
-		if fs.NArg() > 0 {
-			fmt.Fprintf(stderr, "cc-router configure-claude: unexpected argument %q\n", fs.Arg(0))
-			return 2
 		}
 		cs, err := claudeSettings(*settings)
 		if err != nil {

@@ -65,12 +65,8 @@ Examples:
 		fs := newFlagSet(c, stderr)
 		from := fs.String("from", "", "`SOURCE`: keychain, claude-code or a file path (default: the platform's own)")
 		id := fs.String("id", "", "`NAME` of the account: a stored one to update, or a new one (default: the stored account of this login, else account-N)")
-		if code, stop := parseFlags(fs, args, stdout); stop {
+		if code, stop := parseOnlyFlags(fs, args, stdout, stderr); stop {
 			return code
-		}
-		if fs.NArg() > 0 {
-			fmt.Fprintf(stderr, "cc-router import: unexpected argument %q\n", fs.Arg(0))
-			return 2
 		}
 		if *id != "" {
 			if err := credentials.ValidateID(*id); err != nil {

@@ -66,12 +66,8 @@ Examples:
 		email := fs.String("email", "", "propose the account `ADDRESS` on the sign-in page (login_hint)")
 		noBrowser := fs.Bool("no-browser", false, "do not open a browser: paste CODE#STATE instead")
 		timeout := fs.Duration("timeout", signin.DefaultTimeout, "give up after this long")
-		if code, stop := parseFlags(fs, args, stdout); stop {
+		if code, stop := parseOnlyFlags(fs, args, stdout, stderr); stop {
 			return code
-		}
-		if fs.NArg() > 0 {
-			fmt.Fprintf(stderr, "cc-router login: unexpected argument %q\n", fs.Arg(0))
-			return 2
 		}
 		if *id != "" {
 			if err := credentials.ValidateID(*id); err != nil {

@@ -48,12 +48,8 @@ Examples:
 	c.run = func(args []string, stdout, stderr io.Writer) int {
 		fs := newFlagSet(c, stderr)
 		flags := config.RegisterFlags(fs)
-		if code, stop := parseFlags(fs, args, stdout); stop {
+		if code, stop := parseOnlyFlags(fs, args, stdout, stderr); stop {
 			return code
-		}
-		if fs.NArg() > 0 {
-			fmt.Fprintf(stderr, "cc-router serve: unexpected argument %q\n", fs.Arg(0))
-			return 2
 		}
 		cfg, err := config.Load(flags)
 		if err != nil {

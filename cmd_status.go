@@ -46,7 +46,7 @@ Examples:
 		asJSON := fs.Bool("json", false, "print the health document as JSON")
 		rawURL := fs.String("url", "", "the router's base URL (default: from the listen address)")
 		flags := config.RegisterFlags(fs)
-		if code, stop := parseFlags(fs, args, stdout); stop {
+		if code, stop := parseOnlyFlags(fs, args, stdout, stderr); stop {
 			return code
 		}
 		cfg, err := config.Load(flags)

@@ -46,7 +46,7 @@ Examples:
 		fs := newFlagSet(c, stderr)
 		headless := fs.Bool("headless", false, "run without a tray icon even when a tray host is available")
 		flags := config.RegisterFlags(fs)
-		if code, stop := parseFlags(fs, args, stdout); stop {
+		if code, stop := parseOnlyFlags(fs, args, stdout, stderr); stop {
 			return code
 		}
 		cfg, err := config.Load(flags)

@@ -23,7 +23,7 @@ Example:
 	}
 	c.run = func(args []string, stdout, stderr io.Writer) int {
 		fs := newFlagSet(c, stderr)
-		if code, stop := parseFlags(fs, args, stdout); stop {
+		if code, stop := parseOnlyFlags(fs, args, stdout, stderr); stop {
 			return code
 		}
 		v := version

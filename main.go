@@ -112,3 +112,16 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
 	}
 	return 0, false
 }
+
+// parseOnlyFlags is parseFlags for commands that take no positional
+// arguments: a stray one is a usage error (2) that names it.
+func parseOnlyFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (int, bool) {
+	if code, stop := parseFlags(fs, args, stdout); stop {
+		return code, true
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return 2, true
+	}
+	return 0, false
+}

@@ -236,3 +236,15 @@ func TestTheREADMEListsTheHostsTheEgressPolicyAllows(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandsWithoutArgumentsRefuseAStrayOne(t *testing.T) {
+	for _, name := range []string{"serve", "status", "config", "version", "login", "import", "configure-claude", "tray"} {
+		var out, errOut bytes.Buffer
+		if code := run([]string{name, "stray"}, &out, &errOut); code != 2 {
+			t.Errorf("cc-router %s stray exited %d, want 2", name, code)
+		}
+		if !strings.Contains(errOut.String(), `unexpected argument "stray"`) {
+			t.Errorf("cc-router %s stray: stderr %q does not name the argument", name, errOut.String())
+		}
+	}
+}
