@@ -66,6 +66,9 @@ func TestFailoverEndsIn200FromAnotherAccountAndSkipsTheLimitedOne(t *testing.T) 
 			fakeanthropic.Fault{Status: 429, ShouldRetry: true, RateLimit: &fakeanthropic.RateLimit{
 				Status: "rejected", Status5h: "rejected", Claim: "five_hour", Util5h: 1.02, Reset5h: time.Now().Add(resetIn)}},
 			resetIn},
+		{"a 429 with only the overall unified reset benches until that reset", false,
+			fakeanthropic.Fault{Status: 429, RateLimit: &fakeanthropic.RateLimit{Status: "rejected", Reset: time.Now().Add(resetIn)}},
+			resetIn},
 		{"a 429 with nothing to go by benches for the 429 default", false,
 			fakeanthropic.Fault{Status: 429}, 60 * time.Second},
 		{"a 529 benches for the 529 default", true,
@@ -337,5 +340,39 @@ func TestAClientThatDisconnectsMidStreamCancelsTheUpstreamRequest(t *testing.T) 
 	}
 	if !strings.Contains(e.logs.String(), "client_gone=true") {
 		t.Errorf("the log does not record the client going away:\n%s", e.logs.String())
+	}
+}
+
+func TestAClientThatDisconnectsBeforeTheFirstEventCancelsTheUpstreamRequest(t *testing.T) {
+	// While the proxy waits for the upstream's headers and holds the
+	// first event back, nothing has been written to the client, so only
+	// the request's context can tell the upstream the client is gone.
+	e := newEnv(t, 1, nil)
+	e.fake.SetReply(fakeanthropic.Reply{FirstEventDelay: 5 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", e.url+"/v1/messages", strings.NewReader(fmt.Sprintf(testBody, true)))
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	deadline := time.Now().Add(3 * time.Second)
+	for e.fake.InFlight() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	for e.fake.InFlight() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	reqs := e.fake.APIRequests()
+	if len(reqs) != 1 || !reqs[0].ClientGone || reqs[0].Finished.IsZero() {
+		t.Fatalf("the upstream request was not cancelled (%d requests)", len(reqs))
+	}
+	if took := reqs[0].Finished.Sub(reqs[0].Started); took > 2*time.Second {
+		t.Errorf("upstream ran %v after the client left, the first event comes at 5s", took)
 	}
 }
