@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -374,5 +375,31 @@ func TestAClientThatDisconnectsBeforeTheFirstEventCancelsTheUpstreamRequest(t *t
 	}
 	if took := reqs[0].Finished.Sub(reqs[0].Started); took > 2*time.Second {
 		t.Errorf("upstream ran %v after the client left, the first event comes at 5s", took)
+	}
+}
+
+func TestConcurrent401sOnOneAccountShareOneRefresh(t *testing.T) {
+	e := newEnv(t, 1, nil)
+	old := e.token("acct-1")
+	e.fake.InjectFault(fakeanthropic.Fault{Token: old, Status: 401})
+	e.fake.SetReply(fakeanthropic.Reply{FirstEventDelay: 50 * time.Millisecond})
+	const n = 6
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			status, _, _ := e.do(fmt.Sprintf("sess-join-%d", i), i%2 == 0)
+			statuses <- status
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	for s := range statuses {
+		if s != 200 {
+			t.Errorf("a client got %d, want 200 from the refreshed token", s)
+		}
+	}
+	if got := e.refreshes("acct-1"); got != 1 {
+		t.Errorf("%d refreshes for %d concurrent 401s of one token, want 1", got, n)
 	}
 }
