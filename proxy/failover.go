@@ -200,12 +200,14 @@ func (f *failover) judge(resp *http.Response) (verdict, time.Duration, string) {
 
 // cooldownFromHeaders is how long to bench an account after a limit:
 // retry-after when present; else, for rate limits, the reset time the
-// response's own unified headers give; else def.
+// response's own unified headers give, unless they say the account is
+// still allowed (then no window ran out and its reset is hours away for
+// a short limit); else def.
 func (p *Proxy) cooldownFromHeaders(h http.Header, now time.Time, def time.Duration, useReset bool) time.Duration {
 	d, ok := parseRetryAfter(h.Get("Retry-After"), now)
 	if !ok && useReset {
 		var rl rateLimit
-		if rl.merge(h, now) {
+		if rl.merge(h, now) && !rl.allows() {
 			if t := rl.resetHint(now); !t.IsZero() {
 				d, ok = t.Sub(now), true
 			}

@@ -72,6 +72,10 @@ func TestFailoverEndsIn200FromAnotherAccountAndSkipsTheLimitedOne(t *testing.T) 
 			resetIn},
 		{"a 429 with nothing to go by benches for the 429 default", false,
 			fakeanthropic.Fault{Status: 429}, 60 * time.Second},
+		{"a 429 whose unified headers still allow the account benches for the 429 default, not until a window reset", false,
+			fakeanthropic.Fault{Status: 429, RateLimit: &fakeanthropic.RateLimit{
+				Status: "allowed_warning", Claim: "five_hour", Util5h: 0.4, Reset5h: time.Now().Add(resetIn)}},
+			60 * time.Second},
 		{"a 529 benches for the 529 default", true,
 			fakeanthropic.Fault{Status: 529}, 30 * time.Second},
 		{"a 529 with retry-after benches for retry-after", false,
@@ -82,6 +86,10 @@ func TestFailoverEndsIn200FromAnotherAccountAndSkipsTheLimitedOne(t *testing.T) 
 			fakeanthropic.Fault{StreamError: "overloaded_error"}, 30 * time.Second},
 		{"a stream whose first event is rate_limit_error", true,
 			fakeanthropic.Fault{StreamError: "rate_limit_error"}, 60 * time.Second},
+		{"a stream whose first event is rate_limit_error under headers that allow the account benches for the 429 default", true,
+			fakeanthropic.Fault{StreamError: "rate_limit_error", RateLimit: &fakeanthropic.RateLimit{
+				Status: "allowed", Status5h: "allowed", Claim: "five_hour", Util5h: 0.3, Reset5h: time.Now().Add(resetIn)}},
+			60 * time.Second},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -156,6 +156,13 @@ func (r *rateLimit) rejectedUntil(now time.Time) time.Time {
 	return until
 }
 
+// allows reports whether the headers say the account may still be used:
+// an allowed overall status and no window rejected.
+func (r *rateLimit) allows() bool {
+	return (r.Status == statusAllowed || r.Status == statusAllowedWarning) &&
+		r.Status5h != statusRejected && r.Status7d != statusRejected
+}
+
 // resetHint is the reset time that best explains a 429 or 529 from an
 // account whose headers are r: the rejected window's reset, else the
 // representative claim's, else the overall one. Zero when none is in the
