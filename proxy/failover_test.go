@@ -160,27 +160,41 @@ func TestFailoverEndsIn200FromAnotherAccountAndSkipsTheLimitedOne(t *testing.T) 
 	}
 }
 
-func TestA401IsRefreshedOnceAndRetriedOnTheSameAccount(t *testing.T) {
-	e := newEnv(t, 2, nil)
-	acct := e.servedBy("sess-401", true)
-	old := e.token(acct)
-	e.fake.InjectFault(fakeanthropic.Fault{Token: old, Status: 401, Times: 1})
-	if got := e.servedBy("sess-401", true); got != acct {
-		t.Fatalf("served by %s, want the refreshed %s", got, acct)
+func TestARejectedTokenIsRefreshedOnceAndRetriedOnTheSameAccount(t *testing.T) {
+	cases := []struct {
+		name   string
+		fault  fakeanthropic.Fault
+		status string
+	}{
+		{"a 401", fakeanthropic.Fault{Status: 401}, "401"},
+		{"a 403 saying the token was revoked", fakeanthropic.Fault{Status: 403, Revoked: true}, "403"},
 	}
-	reqs := e.fake.APIRequests()
-	last := reqs[len(reqs)-1]
-	if last.Token == old {
-		t.Fatal("retried with the rejected token")
-	}
-	if last.Token != e.token(acct) {
-		t.Fatal("retried with a token that is not the account's current one")
-	}
-	if e.refreshes(acct) != 1 {
-		t.Errorf("refreshes of %s: %d, want 1", acct, e.refreshes(acct))
-	}
-	if ah := e.accountHealth(acct); !ah.Usable || ah.ErrorsByStatus["401"] != 1 {
-		t.Errorf("after a good refresh: %+v", ah)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, 2, nil)
+			acct := e.servedBy("sess-401", true)
+			old := e.token(acct)
+			f := c.fault
+			f.Token, f.Times = old, 1
+			e.fake.InjectFault(f)
+			if got := e.servedBy("sess-401", true); got != acct {
+				t.Fatalf("served by %s, want the refreshed %s", got, acct)
+			}
+			reqs := e.fake.APIRequests()
+			last := reqs[len(reqs)-1]
+			if last.Token == old {
+				t.Fatal("retried with the rejected token")
+			}
+			if last.Token != e.token(acct) {
+				t.Fatal("retried with a token that is not the account's current one")
+			}
+			if e.refreshes(acct) != 1 {
+				t.Errorf("refreshes of %s: %d, want 1", acct, e.refreshes(acct))
+			}
+			if ah := e.accountHealth(acct); !ah.Usable || ah.ErrorsByStatus[c.status] != 1 {
+				t.Errorf("after a good refresh: %+v", ah)
+			}
+		})
 	}
 }
 
