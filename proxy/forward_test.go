@@ -251,3 +251,28 @@ func TestHealthReportsAccountsAndNeverATokenNorDoLogs(t *testing.T) {
 func fakeFault429(token string) fakeanthropic.Fault {
 	return fakeanthropic.Fault{Token: token, Status: 429, RetryAfter: "120"}
 }
+
+func TestUpstreamConnectionsAreReused(t *testing.T) {
+	e := newEnv(t, 2, nil)
+	// A limited account's replies are drained and closed by the proxy;
+	// their connections must be reusable too.
+	e.fake.InjectFault(fakeanthropic.Fault{Token: e.token("acct-1"), Status: 429, RetryAfter: "0.001", Times: 3})
+	const n = 20
+	for i := range n {
+		if status, _, body := e.do("", i%2 == 0); status != 200 {
+			t.Fatalf("request %d: %d %s", i, status, body)
+		}
+	}
+	limited := 0
+	for _, r := range e.fake.APIRequests() {
+		if r.Status == 429 {
+			limited++
+		}
+	}
+	if limited != 3 {
+		t.Errorf("the fake answered %d requests with 429, want 3", limited)
+	}
+	if got := e.fake.ConnsOpened(); got != 1 {
+		t.Errorf("%d upstream connections for %d sequential requests, want one reused throughout", got, n)
+	}
+}
