@@ -157,10 +157,14 @@ func (r *rateLimit) rejectedUntil(now time.Time) time.Time {
 }
 
 // allows reports whether the headers say the account may still be used:
-// an allowed overall status and no window rejected.
+// nothing is rejected and some status (overall or a window's) says
+// allowed. Headers without any status do not say so.
 func (r *rateLimit) allows() bool {
-	return (r.Status == statusAllowed || r.Status == statusAllowedWarning) &&
-		r.Status5h != statusRejected && r.Status7d != statusRejected
+	if r.Status == statusRejected || r.Status5h == statusRejected || r.Status7d == statusRejected {
+		return false
+	}
+	allowed := func(s string) bool { return s == statusAllowed || s == statusAllowedWarning }
+	return allowed(r.Status) || allowed(r.Status5h) || allowed(r.Status7d)
 }
 
 // resetHint is the reset time that best explains a 429 or 529 from an

@@ -3,6 +3,8 @@ package proxy
 import (
 	"fmt"
 	"io"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -170,3 +172,39 @@ func TestRateLimitHeadersAreMergedAndParsed(t *testing.T) {
 }
 
 const httpTimeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
+
+func TestTheCooldownOfALimitFollowsRetryAfterThenARejectedWindowsResetThenTheDefault(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	reset := strconv.FormatInt(now.Add(2*time.Hour).Unix(), 10)
+	const def = time.Minute
+	cases := []struct {
+		name   string
+		header map[string]string
+		want   time.Duration
+	}{
+		{"retry-after wins over every reset", map[string]string{"Retry-After": "45",
+			"Anthropic-Ratelimit-Unified-5h-Status": "rejected", "Anthropic-Ratelimit-Unified-5h-Reset": reset}, 45 * time.Second},
+		{"a rejected window benches until its reset", map[string]string{
+			"Anthropic-Ratelimit-Unified-5h-Status": "rejected", "Anthropic-Ratelimit-Unified-5h-Reset": reset}, 2 * time.Hour},
+		{"a reset without any status benches until it", map[string]string{"Anthropic-Ratelimit-Unified-Reset": reset}, 2 * time.Hour},
+		{"an allowed overall status ignores the claim's reset", map[string]string{"Anthropic-Ratelimit-Unified-Status": "allowed",
+			"Anthropic-Ratelimit-Unified-Representative-Claim": "five_hour", "Anthropic-Ratelimit-Unified-5h-Reset": reset}, def},
+		{"windows that only say allowed ignore their reset", map[string]string{"Anthropic-Ratelimit-Unified-5h-Status": "allowed_warning",
+			"Anthropic-Ratelimit-Unified-7d-Status": "allowed", "Anthropic-Ratelimit-Unified-5h-Reset": reset}, def},
+		{"one rejected window outweighs an allowed overall status", map[string]string{"Anthropic-Ratelimit-Unified-Status": "allowed",
+			"Anthropic-Ratelimit-Unified-7d-Status": "rejected", "Anthropic-Ratelimit-Unified-7d-Reset": reset}, 2 * time.Hour},
+		{"no headers at all give the default", nil, def},
+	}
+	p := &Proxy{}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := make(http.Header)
+			for k, v := range c.header {
+				h.Set(k, v)
+			}
+			if got := p.cooldownFromHeaders(h, now, def, true); got != c.want {
+				t.Errorf("cooldown %v, want %v", got, c.want)
+			}
+		})
+	}
+}
