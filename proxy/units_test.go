@@ -9,6 +9,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/cc-router/cc-router/internal/fakeanthropic"
 )
 
 const sampleStream = "event: message_start\r\n" +
@@ -206,5 +208,41 @@ func TestTheCooldownOfALimitFollowsRetryAfterThenARejectedWindowsResetThenTheDef
 				t.Errorf("cooldown %v, want %v", got, c.want)
 			}
 		})
+	}
+}
+
+func TestTheDefaultsAreTheIssuesOnes(t *testing.T) {
+	e := newEnv(t, 1, nil)
+	p, err := New(Config{Upstream: e.fake.URL}, e.tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := p.cfg
+	if c.MaxBodyBytes != 32<<20 || c.Cooldown429 != 60*time.Second || c.Cooldown529 != 30*time.Second {
+		t.Errorf("body limit %d, cooldowns %v and %v; want 32 MiB, 60s and 30s", c.MaxBodyBytes, c.Cooldown429, c.Cooldown529)
+	}
+	if p.aff.ttl != time.Hour || p.aff.max <= 0 || p.aff.max > 100_000 {
+		t.Errorf("affinity idle TTL %v and bound %d; want 1h and a bound", p.aff.ttl, p.aff.max)
+	}
+	if c.DialTimeout <= 0 || c.TLSHandshakeTimeout <= 0 || c.ResponseHeaderTimeout <= 0 {
+		t.Errorf("dial, TLS and header timeouts %v %v %v; want all set", c.DialTimeout, c.TLSHandshakeTimeout, c.ResponseHeaderTimeout)
+	}
+	tr, ok := c.Transport.(*http.Transport)
+	if !ok || tr.ResponseHeaderTimeout != c.ResponseHeaderTimeout || tr.TLSHandshakeTimeout != c.TLSHandshakeTimeout || tr.DisableKeepAlives {
+		t.Errorf("the transport does not carry the timeouts or keeps no connections alive")
+	}
+}
+
+func TestAnUpstreamSlowerThanTheHeaderTimeoutGets502(t *testing.T) {
+	e := newEnv(t, 1, func(c *Config) { c.ResponseHeaderTimeout = 200 * time.Millisecond })
+	// The fake's stream headers go out with its first event.
+	e.fake.SetReply(fakeanthropic.Reply{FirstEventDelay: 3 * time.Second})
+	start := time.Now()
+	status, _, body := e.do("", true)
+	if status != http.StatusBadGateway || !strings.Contains(body, `"api_error"`) {
+		t.Errorf("%d %s; want 502 in Anthropic's shape", status, body)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("answered after %v; the header timeout is 200ms", took)
 	}
 }
