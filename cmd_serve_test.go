@@ -439,3 +439,26 @@ func health(t *testing.T, addr, secret string) proxy.Health {
 	}
 	return h
 }
+
+func TestServeAppliesTheConfiguredHeaderTimeout(t *testing.T) {
+	fake := fakeanthropic.New()
+	defer fake.Close()
+	serveHome(t, fake, 1)
+	// The fake's stream headers go out with its first event.
+	fake.SetReply(fakeanthropic.Reply{FirstEventDelay: 3 * time.Second})
+	cfg := config.Defaults()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Upstream = fake.URL
+	cfg.HeaderTimeout = config.Duration(200 * time.Millisecond)
+	s := startServe(t, cfg)
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(streamRequest(t, s.addr, "serve-timeout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway || time.Since(start) > 2*time.Second {
+		t.Errorf("%d after %v: %s; want a 502 soon after the 200ms header timeout", resp.StatusCode, time.Since(start), b)
+	}
+}

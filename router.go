@@ -41,14 +41,17 @@ func newRouter(cfg config.Config, logger *slog.Logger) (*router, error) {
 		return nil, err
 	}
 	p, err := proxy.New(proxy.Config{
-		Upstream:     cfg.Upstream,
-		Strategy:     cfg.Strategy,
-		Secret:       cfg.ProxySecret,
-		MaxBodyBytes: cfg.BodyLimit,
-		Cooldown429:  time.Duration(cfg.Cooldown429),
-		Cooldown529:  time.Duration(cfg.Cooldown529),
-		WrapDial:     guard.Wrap,
-		Logger:       logger,
+		Upstream:              cfg.Upstream,
+		Strategy:              cfg.Strategy,
+		Secret:                cfg.ProxySecret,
+		MaxBodyBytes:          cfg.BodyLimit,
+		Cooldown429:           time.Duration(cfg.Cooldown429),
+		Cooldown529:           time.Duration(cfg.Cooldown529),
+		DialTimeout:           time.Duration(cfg.DialTimeout),
+		TLSHandshakeTimeout:   time.Duration(cfg.TLSTimeout),
+		ResponseHeaderTimeout: time.Duration(cfg.HeaderTimeout),
+		WrapDial:              guard.Wrap,
+		Logger:                logger,
 	}, mgr)
 	if err != nil {
 		return nil, err

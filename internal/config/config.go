@@ -38,6 +38,12 @@ type Config struct {
 	Cooldown529 Duration `json:"cooldown529"`
 	// BodyLimit is the largest request body accepted, in bytes (32 MiB).
 	BodyLimit int64 `json:"bodyLimit"`
+	// DialTimeout, TLSTimeout and HeaderTimeout bound connecting to the
+	// upstream, its TLS handshake, and the wait for a response's headers
+	// (defaults 10s, 10s and 10m). A streamed body has no time limit.
+	DialTimeout   Duration `json:"dialTimeout"`
+	TLSTimeout    Duration `json:"tlsTimeout"`
+	HeaderTimeout Duration `json:"headerTimeout"`
 }
 
 // Defaults returns the built-in configuration.
@@ -50,6 +56,9 @@ func Defaults() Config {
 		Cooldown429:   Duration(60 * time.Second),
 		Cooldown529:   Duration(30 * time.Second),
 		BodyLimit:     32 << 20,
+		DialTimeout:   Duration(10 * time.Second),
+		TLSTimeout:    Duration(10 * time.Second),
+		HeaderTimeout: Duration(10 * time.Minute),
 	}
 }
 
@@ -119,7 +128,8 @@ func (d *Duration) Set(s string) error {
 }
 
 // fileKeys are the keys config.json may hold, in the order help lists them.
-var fileKeys = []string{"listen", "upstream", "proxySecret", "strategy", "refreshBuffer", "cooldown429", "cooldown529", "bodyLimit"}
+var fileKeys = []string{"listen", "upstream", "proxySecret", "strategy", "refreshBuffer", "cooldown429", "cooldown529", "bodyLimit",
+	"dialTimeout", "tlsTimeout", "headerTimeout"}
 
 // fields maps each of fileKeys to the field of c it sets.
 func (c *Config) fields() map[string]any {
@@ -127,6 +137,7 @@ func (c *Config) fields() map[string]any {
 		"listen": &c.Listen, "upstream": &c.Upstream, "proxySecret": &c.ProxySecret,
 		"strategy": &c.Strategy, "refreshBuffer": &c.RefreshBuffer, "cooldown429": &c.Cooldown429,
 		"cooldown529": &c.Cooldown529, "bodyLimit": &c.BodyLimit,
+		"dialTimeout": &c.DialTimeout, "tlsTimeout": &c.TLSTimeout, "headerTimeout": &c.HeaderTimeout,
 	}
 }
 
@@ -226,7 +237,8 @@ CC_ROUTER_PROXY_SECRET  proxy secret
 CC_ROUTER_STRATEGY  headroom or round-robin
 CC_ROUTER_REFRESH_BUFFER  refresh tokens expiring within this (e.g. 10m)
 CC_ROUTER_COOLDOWN_429, CC_ROUTER_COOLDOWN_529  bench time after a 429/529 without a reset time
-CC_ROUTER_BODY_LIMIT  largest request body in bytes`
+CC_ROUTER_BODY_LIMIT  largest request body in bytes
+CC_ROUTER_DIAL_TIMEOUT, CC_ROUTER_TLS_TIMEOUT, CC_ROUTER_HEADER_TIMEOUT  upstream connect, TLS handshake and response-header timeouts`
 
 // ApplyEnv applies environment variables over c.
 func (c *Config) ApplyEnv(getenv func(string) string) error {
@@ -257,6 +269,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		"CC_ROUTER_REFRESH_BUFFER": &c.RefreshBuffer,
 		"CC_ROUTER_COOLDOWN_429":   &c.Cooldown429,
 		"CC_ROUTER_COOLDOWN_529":   &c.Cooldown529,
+		"CC_ROUTER_DIAL_TIMEOUT":   &c.DialTimeout,
+		"CC_ROUTER_TLS_TIMEOUT":    &c.TLSTimeout,
+		"CC_ROUTER_HEADER_TIMEOUT": &c.HeaderTimeout,
 	} {
 		if v := getenv(name); v != "" {
 			if err := d.Set(v); err != nil {
@@ -288,6 +303,9 @@ type Flags struct {
 	cooldown429   Duration
 	cooldown529   Duration
 	bodyLimit     int64
+	dialTimeout   Duration
+	tlsTimeout    Duration
+	headerTimeout Duration
 }
 
 // RegisterFlags defines the shared router flags on fs.
@@ -301,6 +319,9 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.Var(&f.cooldown429, "cooldown-429", "bench an account this long after a 429 that names no reset time (default 1m)")
 	fs.Var(&f.cooldown529, "cooldown-529", "bench an account this long after a 529 (overloaded) (default 30s)")
 	fs.Int64Var(&f.bodyLimit, "body-limit", 0, "largest request body in bytes; larger ones get 413 (default 33554432)")
+	fs.Var(&f.dialTimeout, "dial-timeout", "give up connecting to the upstream after this long (default 10s)")
+	fs.Var(&f.tlsTimeout, "tls-timeout", "give up on the upstream's TLS handshake after this long (default 10s)")
+	fs.Var(&f.headerTimeout, "header-timeout", "give up waiting for the upstream's response headers after this long; a streamed body has no limit (default 10m)")
 	return f
 }
 
@@ -323,6 +344,12 @@ func (f *Flags) Apply(c *Config) error {
 			c.Cooldown529 = f.cooldown529
 		case "body-limit":
 			c.BodyLimit = f.bodyLimit
+		case "dial-timeout":
+			c.DialTimeout = f.dialTimeout
+		case "tls-timeout":
+			c.TLSTimeout = f.tlsTimeout
+		case "header-timeout":
+			c.HeaderTimeout = f.headerTimeout
 		case "secret-file":
 			b, rerr := os.ReadFile(f.secretFile)
 			if rerr != nil {
@@ -382,7 +409,8 @@ func (c *Config) Validate() error {
 	for _, d := range []struct {
 		key string
 		v   Duration
-	}{{"refreshBuffer", c.RefreshBuffer}, {"cooldown429", c.Cooldown429}, {"cooldown529", c.Cooldown529}} {
+	}{{"refreshBuffer", c.RefreshBuffer}, {"cooldown429", c.Cooldown429}, {"cooldown529", c.Cooldown529},
+		{"dialTimeout", c.DialTimeout}, {"tlsTimeout", c.TLSTimeout}, {"headerTimeout", c.HeaderTimeout}} {
 		if d.v <= 0 { // zero would silently mean the default further down
 			return fmt.Errorf("%s %s: want a positive duration, e.g. \"90s\"", d.key, d.v)
 		}

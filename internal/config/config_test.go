@@ -207,3 +207,31 @@ func TestABadTuningEnvironmentVariableIsNamed(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestTheUpstreamTimeoutsDefaultAndFollowTheSamePrecedence(t *testing.T) {
+	d := Defaults()
+	if time.Duration(d.DialTimeout) != 10*time.Second || time.Duration(d.TLSTimeout) != 10*time.Second ||
+		time.Duration(d.HeaderTimeout) != 10*time.Minute {
+		t.Errorf("defaults %v %v %v, want 10s 10s 10m", d.DialTimeout, d.TLSTimeout, d.HeaderTimeout)
+	}
+	writeConfig(t, `{"dialTimeout":"3s","tlsTimeout":"4s","headerTimeout":"5m"}`)
+	t.Setenv("CC_ROUTER_TLS_TIMEOUT", "6s")
+	t.Setenv("CC_ROUTER_HEADER_TIMEOUT", "7m")
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	f := RegisterFlags(fs)
+	if err := fs.Parse([]string{"--header-timeout", "8m"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(c.DialTimeout) != 3*time.Second || time.Duration(c.TLSTimeout) != 6*time.Second ||
+		time.Duration(c.HeaderTimeout) != 8*time.Minute {
+		t.Errorf("dial %v (file), tls %v (env), header %v (flag); want 3s 6s 8m", c.DialTimeout, c.TLSTimeout, c.HeaderTimeout)
+	}
+	writeConfig(t, `{"headerTimeout":0}`)
+	if _, err := Load(nil); err == nil || !strings.Contains(err.Error(), "headerTimeout") {
+		t.Errorf("a zero headerTimeout: err = %v, want one naming the key", err)
+	}
+}
