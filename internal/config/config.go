@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -117,28 +118,85 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // String formats the duration as time.Duration does.
 func (d Duration) String() string { return time.Duration(d).String() }
 
-// Set parses a flag value.
+// Set parses a flag or environment value.
 func (d *Duration) Set(s string) error {
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return err
+		return fmt.Errorf("want a duration such as 90s or 10m, got %q", s)
 	}
 	*d = Duration(v)
 	return nil
 }
 
-// fileKeys are the keys config.json may hold, in the order help lists them.
-var fileKeys = []string{"listen", "upstream", "proxySecret", "strategy", "refreshBuffer", "cooldown429", "cooldown529", "bodyLimit",
-	"dialTimeout", "tlsTimeout", "headerTimeout"}
+// textValue and byteCount let string and int64 settings be parsed from
+// flags and the environment like Duration (flag.Value) and still decode
+// from JSON as plain strings and numbers.
+type (
+	textValue string
+	byteCount int64
+)
 
-// fields maps each of fileKeys to the field of c it sets.
-func (c *Config) fields() map[string]any {
-	return map[string]any{
-		"listen": &c.Listen, "upstream": &c.Upstream, "proxySecret": &c.ProxySecret,
-		"strategy": &c.Strategy, "refreshBuffer": &c.RefreshBuffer, "cooldown429": &c.Cooldown429,
-		"cooldown529": &c.Cooldown529, "bodyLimit": &c.BodyLimit,
-		"dialTimeout": &c.DialTimeout, "tlsTimeout": &c.TLSTimeout, "headerTimeout": &c.HeaderTimeout,
+func (v *textValue) String() string     { return string(*v) }
+func (v *textValue) Set(s string) error { *v = textValue(s); return nil }
+func (v *byteCount) String() string     { return strconv.FormatInt(int64(*v), 10) }
+func (v *byteCount) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("want a number of bytes, got %q", s)
 	}
+	*v = byteCount(n)
+	return nil
+}
+
+// setting is one router setting and every name it goes by: its key in
+// config.json, its environment variable and its flag ("" where it has
+// none). A back-quoted word in usage names the flag's value in --help. The file loader, ApplyEnv, the flags and Validate all read this
+// one table, so a new setting is one line here.
+type setting struct {
+	key, env, flag, usage string
+	field                 func(c *Config) flag.Value
+}
+
+var settings = []setting{
+	{"listen", "CC_ROUTER_LISTEN", "listen", "`HOST:PORT` to listen on",
+		func(c *Config) flag.Value { return (*textValue)(&c.Listen) }},
+	{"upstream", "CC_ROUTER_UPSTREAM", "upstream", "upstream base `URL`, e.g. http://litellm:4000",
+		func(c *Config) flag.Value { return (*textValue)(&c.Upstream) }},
+	{"proxySecret", "CC_ROUTER_PROXY_SECRET", "", "proxy secret clients must present",
+		func(c *Config) flag.Value { return (*textValue)(&c.ProxySecret) }},
+	{"strategy", "CC_ROUTER_STRATEGY", "strategy", "account selection `STRATEGY`: headroom or round-robin",
+		func(c *Config) flag.Value { return (*textValue)(&c.Strategy) }},
+	{"refreshBuffer", "CC_ROUTER_REFRESH_BUFFER", "refresh-buffer", "refresh tokens that expire within this `DURATION`",
+		func(c *Config) flag.Value { return &c.RefreshBuffer }},
+	{"cooldown429", "CC_ROUTER_COOLDOWN_429", "cooldown-429", "bench an account for this `DURATION` after a 429 that names no reset time",
+		func(c *Config) flag.Value { return &c.Cooldown429 }},
+	{"cooldown529", "CC_ROUTER_COOLDOWN_529", "cooldown-529", "bench an account for this `DURATION` after a 529 (overloaded)",
+		func(c *Config) flag.Value { return &c.Cooldown529 }},
+	{"bodyLimit", "CC_ROUTER_BODY_LIMIT", "body-limit", "largest request body in `BYTES`; larger ones get 413",
+		func(c *Config) flag.Value { return (*byteCount)(&c.BodyLimit) }},
+	{"dialTimeout", "CC_ROUTER_DIAL_TIMEOUT", "dial-timeout", "give up connecting to the upstream after this `DURATION`",
+		func(c *Config) flag.Value { return &c.DialTimeout }},
+	{"tlsTimeout", "CC_ROUTER_TLS_TIMEOUT", "tls-timeout", "give up on the upstream's TLS handshake after this `DURATION`",
+		func(c *Config) flag.Value { return &c.TLSTimeout }},
+	{"headerTimeout", "CC_ROUTER_HEADER_TIMEOUT", "header-timeout", "give up waiting for the upstream's response headers after this `DURATION`; a streamed body has no limit",
+		func(c *Config) flag.Value { return &c.HeaderTimeout }},
+}
+
+// fields maps each config.json key to the field of c it sets.
+func (c *Config) fields() map[string]flag.Value {
+	m := make(map[string]flag.Value, len(settings))
+	for _, st := range settings {
+		m[st.key] = st.field(c)
+	}
+	return m
+}
+
+func fileKeys() string {
+	keys := make([]string, len(settings))
+	for i, st := range settings {
+		keys[i] = st.key
+	}
+	return strings.Join(keys, ", ")
 }
 
 // nodeKeys are the Node.js cc-router's keys. port and litellmUrl are
@@ -164,7 +222,7 @@ func (c *Config) LoadFile(path string) error {
 	fields := c.fields()
 	for k := range raw {
 		if _, ok := fields[k]; !ok && !nodeKeys[k] {
-			return fmt.Errorf("%s: unknown key %q (known keys: %s)", path, k, strings.Join(fileKeys, ", "))
+			return fmt.Errorf("%s: unknown key %q (known keys: %s)", path, k, fileKeys())
 		}
 	}
 	if v, ok := raw["port"]; ok { // the Node tool's port, kept on loopback
@@ -209,7 +267,11 @@ func describeJSONError(data []byte, err error) string {
 func cleanJSONError(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Sprintf("want a %s, got a JSON %s", te.Type, te.Value)
+		want := "string"
+		if k := te.Type.Kind(); k >= reflect.Int && k <= reflect.Float64 {
+			want = "number"
+		}
+		return fmt.Sprintf("want a JSON %s, got a JSON %s", want, te.Value)
 	}
 	return err.Error()
 }
@@ -228,17 +290,20 @@ func lineCol(data []byte, offset int64) (line, col int) {
 }
 
 // Env lists the environment variables ApplyEnv reads, for help output.
-const Env = `CC_ROUTER_HOME      directory of accounts.json and config.json (default ~/.cc-router)
-CC_ROUTER_CONFIG    configuration file (default $CC_ROUTER_HOME/config.json)
-CC_ROUTER_LISTEN    listen address
-PORT                listen port only, keeping the host (as in the Node.js cc-router)
-CC_ROUTER_UPSTREAM  upstream URL (LITELLM_URL is accepted too)
-CC_ROUTER_PROXY_SECRET  proxy secret
-CC_ROUTER_STRATEGY  headroom or round-robin
-CC_ROUTER_REFRESH_BUFFER  refresh tokens expiring within this (e.g. 10m)
-CC_ROUTER_COOLDOWN_429, CC_ROUTER_COOLDOWN_529  bench time after a 429/529 without a reset time
-CC_ROUTER_BODY_LIMIT  largest request body in bytes
-CC_ROUTER_DIAL_TIMEOUT, CC_ROUTER_TLS_TIMEOUT, CC_ROUTER_HEADER_TIMEOUT  upstream connect, TLS handshake and response-header timeouts`
+var Env = envHelp()
+
+func envHelp() string {
+	lines := []string{
+		"CC_ROUTER_HOME  directory of accounts.json and config.json (default ~/.cc-router)",
+		"CC_ROUTER_CONFIG  configuration file (default $CC_ROUTER_HOME/config.json)",
+		"PORT  listen port only, keeping the host (as in the Node.js cc-router)",
+		"LITELLM_URL  upstream URL, as in the Node.js cc-router",
+	}
+	for _, st := range settings {
+		lines = append(lines, st.env+"  "+strings.ReplaceAll(st.usage, "`", ""))
+	}
+	return "  " + strings.Join(lines, "\n  ")
+}
 
 // ApplyEnv applies environment variables over c.
 func (c *Config) ApplyEnv(getenv func(string) string) error {
@@ -253,119 +318,65 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		}
 		c.Listen = net.JoinHostPort(host, strconv.Itoa(port))
 	}
-	if v := getenv("CC_ROUTER_LISTEN"); v != "" {
-		c.Listen = v
-	}
 	if v := getenv("LITELLM_URL"); v != "" {
 		c.Upstream = v
 	}
-	if v := getenv("CC_ROUTER_UPSTREAM"); v != "" {
-		c.Upstream = v
-	}
-	if v := getenv("CC_ROUTER_PROXY_SECRET"); v != "" {
-		c.ProxySecret = v
-	}
-	for name, d := range map[string]*Duration{
-		"CC_ROUTER_REFRESH_BUFFER": &c.RefreshBuffer,
-		"CC_ROUTER_COOLDOWN_429":   &c.Cooldown429,
-		"CC_ROUTER_COOLDOWN_529":   &c.Cooldown529,
-		"CC_ROUTER_DIAL_TIMEOUT":   &c.DialTimeout,
-		"CC_ROUTER_TLS_TIMEOUT":    &c.TLSTimeout,
-		"CC_ROUTER_HEADER_TIMEOUT": &c.HeaderTimeout,
-	} {
-		if v := getenv(name); v != "" {
-			if err := d.Set(v); err != nil {
-				return fmt.Errorf("environment variable %s: want a duration such as 90s or 10m, got %q", name, v)
+	for _, st := range settings { // after PORT and LITELLM_URL: the specific names win
+		if v := getenv(st.env); v != "" {
+			if err := st.field(c).Set(v); err != nil {
+				return fmt.Errorf("environment variable %s: %v", st.env, err)
 			}
 		}
-	}
-	if v := getenv("CC_ROUTER_BODY_LIMIT"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return fmt.Errorf("environment variable CC_ROUTER_BODY_LIMIT: want a number of bytes, got %q", v)
-		}
-		c.BodyLimit = n
-	}
-	if v := getenv("CC_ROUTER_STRATEGY"); v != "" {
-		c.Strategy = v
 	}
 	return c.Validate()
 }
 
 // Flags holds command-line overrides; only flags the user set apply.
 type Flags struct {
-	fs            *flag.FlagSet
-	listen        string
-	upstream      string
-	strategy      string
-	secretFile    string
-	refreshBuffer Duration
-	cooldown429   Duration
-	cooldown529   Duration
-	bodyLimit     int64
-	dialTimeout   Duration
-	tlsTimeout    Duration
-	headerTimeout Duration
+	fs         *flag.FlagSet
+	vals       Config // parsed flag values, starting at the defaults
+	secretFile string
 }
 
 // RegisterFlags defines the shared router flags on fs.
 func RegisterFlags(fs *flag.FlagSet) *Flags {
-	f := &Flags{fs: fs}
-	fs.StringVar(&f.listen, "listen", "", "address to listen on (default 127.0.0.1:3456)")
-	fs.StringVar(&f.upstream, "upstream", "", "upstream base URL, e.g. http://litellm:4000 (default https://api.anthropic.com)")
-	fs.StringVar(&f.strategy, "strategy", "", "account selection: headroom or round-robin (default headroom)")
+	f := &Flags{fs: fs, vals: Defaults()}
+	for _, st := range settings {
+		if st.flag != "" {
+			fs.Var(st.field(&f.vals), st.flag, st.usage)
+		}
+	}
 	fs.StringVar(&f.secretFile, "secret-file", "", "file holding the proxy secret clients must present")
-	fs.Var(&f.refreshBuffer, "refresh-buffer", "refresh tokens that expire within this duration (default 10m)")
-	fs.Var(&f.cooldown429, "cooldown-429", "bench an account this long after a 429 that names no reset time (default 1m)")
-	fs.Var(&f.cooldown529, "cooldown-529", "bench an account this long after a 529 (overloaded) (default 30s)")
-	fs.Int64Var(&f.bodyLimit, "body-limit", 0, "largest request body in bytes; larger ones get 413 (default 33554432)")
-	fs.Var(&f.dialTimeout, "dial-timeout", "give up connecting to the upstream after this long (default 10s)")
-	fs.Var(&f.tlsTimeout, "tls-timeout", "give up on the upstream's TLS handshake after this long (default 10s)")
-	fs.Var(&f.headerTimeout, "header-timeout", "give up waiting for the upstream's response headers after this long; a streamed body has no limit (default 10m)")
 	return f
 }
 
 // Apply applies the flags the user set over c.
 func (f *Flags) Apply(c *Config) error {
-	var err error
-	f.fs.Visit(func(fl *flag.Flag) {
-		switch fl.Name {
-		case "listen":
-			c.Listen = f.listen
-		case "upstream":
-			c.Upstream = f.upstream
-		case "strategy":
-			c.Strategy = f.strategy
-		case "refresh-buffer":
-			c.RefreshBuffer = f.refreshBuffer
-		case "cooldown-429":
-			c.Cooldown429 = f.cooldown429
-		case "cooldown-529":
-			c.Cooldown529 = f.cooldown529
-		case "body-limit":
-			c.BodyLimit = f.bodyLimit
-		case "dial-timeout":
-			c.DialTimeout = f.dialTimeout
-		case "tls-timeout":
-			c.TLSTimeout = f.tlsTimeout
-		case "header-timeout":
-			c.HeaderTimeout = f.headerTimeout
-		case "secret-file":
-			b, rerr := os.ReadFile(f.secretFile)
-			if rerr != nil {
-				err = fmt.Errorf("--secret-file: %w", rerr)
-				return
-			}
-			c.ProxySecret = strings.TrimSpace(string(b))
-			if c.ProxySecret == "" {
-				err = fmt.Errorf("--secret-file %s is empty", f.secretFile)
+	for _, st := range settings {
+		if st.flag != "" && f.set(st.flag) {
+			if err := st.field(c).Set(st.field(&f.vals).String()); err != nil {
+				return fmt.Errorf("--%s: %v", st.flag, err)
 			}
 		}
-	})
-	if err != nil {
-		return err
+	}
+	if f.set("secret-file") {
+		b, err := os.ReadFile(f.secretFile)
+		if err != nil {
+			return fmt.Errorf("--secret-file: %w", err)
+		}
+		c.ProxySecret = strings.TrimSpace(string(b))
+		if c.ProxySecret == "" {
+			return fmt.Errorf("--secret-file %s is empty", f.secretFile)
+		}
 	}
 	return c.Validate()
+}
+
+// set reports whether the user gave the flag.
+func (f *Flags) set(name string) bool {
+	given := false
+	f.fs.Visit(func(fl *flag.Flag) { given = given || fl.Name == name })
+	return given
 }
 
 // Load returns the effective configuration: defaults, the file, the
@@ -406,13 +417,9 @@ func (c *Config) Validate() error {
 	if c.BodyLimit <= 0 {
 		return fmt.Errorf("bodyLimit %d: want a positive number of bytes", c.BodyLimit)
 	}
-	for _, d := range []struct {
-		key string
-		v   Duration
-	}{{"refreshBuffer", c.RefreshBuffer}, {"cooldown429", c.Cooldown429}, {"cooldown529", c.Cooldown529},
-		{"dialTimeout", c.DialTimeout}, {"tlsTimeout", c.TLSTimeout}, {"headerTimeout", c.HeaderTimeout}} {
-		if d.v <= 0 { // zero would silently mean the default further down
-			return fmt.Errorf("%s %s: want a positive duration, e.g. \"90s\"", d.key, d.v)
+	for _, st := range settings {
+		if d, ok := st.field(c).(*Duration); ok && *d <= 0 { // zero would silently mean the default further down
+			return fmt.Errorf("%s %s: want a positive duration, e.g. \"90s\"", st.key, d)
 		}
 	}
 	return nil
