@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -78,21 +77,12 @@ Examples:
 		defer stop()
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		guard, err := newEgressGuard("")
+		r, err := newAccountManager("", 0, cliLogger(stderr))
 		if err != nil {
 			fmt.Fprintf(stderr, "cc-router import: %v\n", err)
 			return 1
 		}
-		client := &http.Client{Timeout: 30 * time.Second, Transport: guard.Transport(nil)}
-		mgr, err := credentials.NewManager(credentials.Config{
-			HTTPClient:    client,
-			Logger:        cliLogger(stderr),
-			IdentifyToken: identifyByProfile(client),
-		})
-		if err != nil {
-			fmt.Fprintf(stderr, "cc-router import: %v\n", err)
-			return 1
-		}
+		mgr := r.mgr
 		res, err := mgr.Import(ctx, credentials.ImportRequest{From: *from, ID: *id})
 		if err != nil {
 			fmt.Fprintf(stderr, "cc-router import: %v\n", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -95,15 +94,11 @@ func runLogin(ctx context.Context, req loginRequest, stdout, stderr io.Writer) i
 		return 1
 	}
 	tokenURL, apiURL := credentials.TokenURL(), signin.APIURL()
-	guard, err := newEgressGuard("")
+	r, err := newAccountManager("", 0, cliLogger(stderr))
 	if err != nil {
 		return fail("%v", err)
 	}
-	client := &http.Client{Transport: guard.Transport(nil)}
-	mgr, err := credentials.NewManager(credentials.Config{HTTPClient: client, Logger: cliLogger(stderr)})
-	if err != nil {
-		return fail("%v", err)
-	}
+	mgr, client := r.mgr, r.client
 
 	// --id naming a stored account: sign in again as it, in place.
 	replace := false

@@ -16,31 +16,24 @@ import (
 
 // router is what serve and the tray both run: the credentials manager and
 // the proxy, with every outbound connection held to the egress policy.
+// Commands that only manage accounts use it without the proxy.
 type router struct {
 	mgr   *credentials.Manager
-	proxy *proxy.Proxy
-	// client reaches only the token and profile hosts (sign-in, profile).
+	proxy *proxy.Proxy // nil for account commands (see newAccountManager)
+	// client reaches only the token and profile hosts (refresh, sign-in,
+	// profile lookups).
 	client *http.Client
+	guard  *egress.Guard
 }
 
 // newRouter builds the router from cfg. The egress guard allows the
 // upstream, the OAuth token host and the profile host, nothing else.
 func newRouter(cfg config.Config, logger *slog.Logger) (*router, error) {
-	guard, err := newEgressGuard(cfg.Upstream)
+	r, err := newAccountManager(cfg.Upstream, time.Duration(cfg.RefreshBuffer), logger)
 	if err != nil {
 		return nil, err
 	}
-	client := &http.Client{Timeout: 30 * time.Second, Transport: guard.Transport(nil)}
-	mgr, err := credentials.NewManager(credentials.Config{
-		RefreshBuffer: time.Duration(cfg.RefreshBuffer),
-		HTTPClient:    client,
-		Logger:        logger,
-		IdentifyToken: identifyByProfile(client),
-	})
-	if err != nil {
-		return nil, err
-	}
-	p, err := proxy.New(proxy.Config{
+	r.proxy, err = proxy.New(proxy.Config{
 		Upstream:              cfg.Upstream,
 		Strategy:              cfg.Strategy,
 		Secret:                cfg.ProxySecret,
@@ -50,13 +43,35 @@ func newRouter(cfg config.Config, logger *slog.Logger) (*router, error) {
 		DialTimeout:           time.Duration(cfg.DialTimeout),
 		TLSHandshakeTimeout:   time.Duration(cfg.TLSTimeout),
 		ResponseHeaderTimeout: time.Duration(cfg.HeaderTimeout),
-		WrapDial:              guard.Wrap,
+		WrapDial:              r.guard.Wrap,
 		Logger:                logger,
-	}, mgr)
+	}, r.mgr)
 	if err != nil {
 		return nil, err
 	}
-	return &router{mgr: mgr, proxy: p, client: client}, nil
+	return r, nil
+}
+
+// newAccountManager opens the accounts store the way every command does:
+// token and profile calls through the egress guard (which also allows
+// upstream, when given), accounts identified by their profile. A zero
+// refreshBuffer takes the manager's default.
+func newAccountManager(upstream string, refreshBuffer time.Duration, logger *slog.Logger) (*router, error) {
+	guard, err := newEgressGuard(upstream)
+	if err != nil {
+		return nil, err
+	}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: guard.Transport(nil)}
+	mgr, err := credentials.NewManager(credentials.Config{
+		RefreshBuffer: refreshBuffer,
+		HTTPClient:    client,
+		Logger:        logger,
+		IdentifyToken: identifyByProfile(client),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &router{mgr: mgr, client: client, guard: guard}, nil
 }
 
 // identifyByProfile is the credentials.Config.IdentifyToken hook: the
