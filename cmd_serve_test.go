@@ -318,7 +318,7 @@ func TestServeRunsWithEverySettingOfConfigJSON(t *testing.T) {
 	serveHome(t, fake, 2) // tokens that expire in 8h
 	oldRefresh := fake.IssuedRefreshTokens()
 	home := os.Getenv("CC_ROUTER_HOME")
-	fileListen, envListen := freeAddr(t), freeAddr(t)
+	fileListen, envListen := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	file := fmt.Sprintf(`{
   "listen": %q,
   "upstream": "http://127.0.0.1:9",
@@ -408,17 +408,6 @@ func TestServeRunsWithEverySettingOfConfigJSON(t *testing.T) {
 	if !slices.Equal(benched, []time.Duration{3 * time.Minute, 7 * time.Minute}) {
 		t.Errorf("accounts benched for %v after a 429 and a 529, want [3m 7m]", benched)
 	}
-}
-
-// freeAddr is a loopback address nothing listens on now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // health fetches the router's health document.

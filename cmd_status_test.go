@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/cc-router/cc-router/internal/config"
 	"github.com/cc-router/cc-router/internal/fakeanthropic"
+	"github.com/cc-router/cc-router/internal/testutil"
 	"github.com/cc-router/cc-router/proxy"
 )
 
@@ -50,12 +50,7 @@ func TestStatusSaysNoAccountsYet(t *testing.T) {
 }
 
 func TestStatusExitsNonZeroWhenNoRouterAnswers(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close() // nothing listens there now
+	addr := testutil.FreeAddr(t)
 	configEnv(t)
 	var out, errOut bytes.Buffer
 	code := run([]string{"status", "--listen", addr}, &out, &errOut)

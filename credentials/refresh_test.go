@@ -3,13 +3,13 @@ package credentials_test
 import (
 	"context"
 	"errors"
-	"net"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cc-router/cc-router/credentials"
 	"github.com/cc-router/cc-router/internal/fakeanthropic"
+	"github.com/cc-router/cc-router/internal/testutil"
 )
 
 func TestConcurrentCallersShareOneRefresh(t *testing.T) {
@@ -226,12 +226,7 @@ func waitEvent(t testing.TB, ch <-chan credentials.Event, kind credentials.Event
 }
 
 func TestTokenEndpointFailuresAreTerminalOrTransientByKind(t *testing.T) {
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	unreachable := "http://" + closed.Addr().String() + "/v1/oauth/token"
-	closed.Close()
+	unreachable := "http://" + testutil.FreeAddr(t) + "/v1/oauth/token"
 	tests := []struct {
 		name     string
 		failure  *fakeanthropic.TokenFailure // nil: the endpoint cannot be reached

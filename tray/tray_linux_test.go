@@ -324,16 +324,6 @@ func hasLabel(prefix string) func(menuNode) bool {
 	}
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // writeAccounts writes a Node.js cc-router style accounts.json.
 func writeAccounts(t *testing.T, dir string, accounts map[string]fakeanthropic.TokenPair, order ...string) {
 	t.Helper()
@@ -360,7 +350,7 @@ type appEnv struct {
 
 func newAppEnv(t *testing.T, busAddr string, fake *fakeanthropic.Server) *appEnv {
 	home := t.TempDir()
-	e := &appEnv{home: home, routerDir: filepath.Join(home, ".cc-router"), listen: freePort(t)}
+	e := &appEnv{home: home, routerDir: filepath.Join(home, ".cc-router"), listen: testutil.FreeAddr(t)}
 	runtimeDir := filepath.Join(home, "run")
 	os.MkdirAll(runtimeDir, 0o700)
 	// Stand-ins for the desktop's clipboard and file-manager tools record

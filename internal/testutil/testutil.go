@@ -4,7 +4,9 @@ package testutil
 
 import (
 	"bytes"
+	"net"
 	"sync"
+	"testing"
 )
 
 // SyncBuffer is a bytes.Buffer that a server's goroutines (or a child
@@ -27,4 +29,16 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// FreeAddr returns a loopback host:port that nothing listens on now: a
+// place for a server to bind, or for a client to find nobody.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
