@@ -47,14 +47,9 @@ Examples:
 	}
 	c.run = func(args []string, stdout, stderr io.Writer) int {
 		fs := newFlagSet(c, stderr)
-		flags := config.RegisterFlags(fs)
-		if code, stop := parseOnlyFlags(fs, args, stdout, stderr); stop {
+		cfg, code, done := parseRouterFlags(fs, args, stdout, stderr, 1)
+		if done {
 			return code
-		}
-		cfg, err := config.Load(flags)
-		if err != nil {
-			fmt.Fprintf(stderr, "cc-router serve: %v\n", err)
-			return 1
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()

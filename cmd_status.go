@@ -45,14 +45,9 @@ Examples:
 		fs := newFlagSet(c, stderr)
 		asJSON := fs.Bool("json", false, "print the health document as JSON")
 		rawURL := fs.String("url", "", "the router's base URL (default: from the listen address)")
-		flags := config.RegisterFlags(fs)
-		if code, stop := parseOnlyFlags(fs, args, stdout, stderr); stop {
+		cfg, code, done := parseRouterFlags(fs, args, stdout, stderr, 2)
+		if done {
 			return code
-		}
-		cfg, err := config.Load(flags)
-		if err != nil {
-			fmt.Fprintf(stderr, "cc-router status: %v\n", err)
-			return 2
 		}
 		base := *rawURL
 		if base == "" {

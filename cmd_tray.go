@@ -45,14 +45,9 @@ Examples:
 	c.run = func(args []string, stdout, stderr io.Writer) int {
 		fs := newFlagSet(c, stderr)
 		headless := fs.Bool("headless", false, "run without a tray icon even when a tray host is available")
-		flags := config.RegisterFlags(fs)
-		if code, stop := parseOnlyFlags(fs, args, stdout, stderr); stop {
+		cfg, code, done := parseRouterFlags(fs, args, stdout, stderr, 1)
+		if done {
 			return code
-		}
-		cfg, err := config.Load(flags)
-		if err != nil {
-			fmt.Fprintln(stderr, "cc-router:", err)
-			return 1
 		}
 		return runTray(cfg, *headless, stdout, stderr)
 	}

@@ -11,6 +11,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/cc-router/cc-router/internal/config"
 )
 
 // command is one subcommand of the binary.
@@ -124,4 +126,23 @@ func parseOnlyFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (
 		return 2, true
 	}
 	return 0, false
+}
+
+// parseRouterFlags is parseOnlyFlags for the commands that run or ask the
+// router: it defines the shared router flags on fs (after the command's
+// own), parses args and loads the effective configuration (file <
+// environment < flags). When stop is true the command returns code; a
+// configuration error is printed with the command's name and gives
+// badConfig.
+func parseRouterFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer, badConfig int) (cfg config.Config, code int, stop bool) {
+	flags := config.RegisterFlags(fs)
+	if code, stop := parseOnlyFlags(fs, args, stdout, stderr); stop {
+		return cfg, code, true
+	}
+	cfg, err := config.Load(flags)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
+		return cfg, badConfig, true
+	}
+	return cfg, 0, false
 }
