@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/cc-router/cc-router/internal/atomicfile"
 )
 
 // DefaultAccountsPath is where accounts.json lives: $ACCOUNTS_PATH if set,
@@ -111,50 +113,22 @@ func readStore(path string, log *slog.Logger) (*document, fileStamp, error) {
 // saveFile is writeStore; tests replace it to make saving fail.
 var saveFile = writeStore
 
-// writeStore writes data to path atomically and durably: a uniquely named
-// 0600 temp file in the same directory, fsync, rename over path, fsync the
-// directory. On failure the previous file is intact and the temp file is
-// gone. Call it under the store lock (lockStore).
-func writeStore(path string, data []byte) (stamp fileStamp, err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return stamp, fmt.Errorf("saving accounts: %w", err)
+// writeStore writes data to path atomically and durably (atomicfile: a
+// uniquely named 0600 temp file in the same directory, fsync, rename over
+// path, fsync the directory) after clearing temp files of killed writers.
+// On failure the previous file is intact and the temp file is gone. Call it
+// under the store lock (lockStore).
+func writeStore(path string, data []byte) (fileStamp, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fileStamp{}, fmt.Errorf("saving accounts: %w", err)
 	}
 	removeStaleTemps(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
+		return fileStamp{}, fmt.Errorf("saving accounts: %w", err)
+	}
+	fi, err := os.Stat(path)
 	if err != nil {
-		return stamp, fmt.Errorf("saving accounts: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(0o600); err != nil {
-		return stamp, fmt.Errorf("saving accounts: %w", err)
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return stamp, fmt.Errorf("saving accounts: %w", err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return stamp, fmt.Errorf("saving accounts: %w", err)
-	}
-	fi, err := tmp.Stat()
-	if err != nil {
-		return stamp, fmt.Errorf("saving accounts: %w", err)
-	}
-	if err = tmp.Close(); err != nil {
-		return stamp, fmt.Errorf("saving accounts: %w", err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return stamp, fmt.Errorf("saving accounts: %w", err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		// The rename is done; a failed directory sync only weakens
-		// durability, so it is not reported as a failed save.
-		_ = d.Sync()
-		d.Close()
+		return fileStamp{}, fmt.Errorf("saving accounts: %w", err)
 	}
 	return stampOf(fi), nil
 }
