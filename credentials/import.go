@@ -414,7 +414,7 @@ func (m *Manager) identifyLogin(ctx context.Context, login *ClaudeLogin) loginId
 	uuid, email, err := m.cfg.IdentifyToken(ctx, login.AccessToken)
 	if err != nil {
 		m.log.Info("could not learn which Claude account the imported login is", "err", err)
-		return loginIdentity{unknown: "the profile lookup failed: " + redactIn(err.Error(), login)}
+		return loginIdentity{unknown: "the profile lookup failed: " + Scrub(err.Error(), login.AccessToken, login.RefreshToken)}
 	}
 	email = strings.TrimSpace(email)
 	if validText("account uuid", uuid) != nil {
@@ -427,16 +427,6 @@ func (m *Manager) identifyLogin(ctx context.Context, login *ClaudeLogin) loginId
 		return loginIdentity{unknown: "the profile lookup named no account"}
 	}
 	return loginIdentity{uuid: uuid, email: email}
-}
-
-// redactIn shortens the login's tokens to a prefix wherever s quotes them.
-func redactIn(s string, login *ClaudeLogin) string {
-	for _, tok := range []string{login.AccessToken, login.RefreshToken} {
-		if tok != "" {
-			s = strings.ReplaceAll(s, tok, RedactToken(tok))
-		}
-	}
-	return s
 }
 
 // known reports whether the login's account was learned.

@@ -100,9 +100,15 @@ func TestRedactToken(t *testing.T) {
 			}
 		})
 	}
-	s := scrubTokens("bad token sk-ant-ort01-secretsecretsecret and key abcdefghijklmnopqrstuvwxyz0123456789 end")
+	s := Scrub("bad token sk-ant-ort01-secretsecretsecret and key abcdefghijklmnopqrstuvwxyz0123456789 end")
 	if strings.Contains(s, "secretsecret") || strings.Contains(s, "0123456789") || !strings.Contains(s, "end") {
-		t.Errorf("scrubTokens = %q", s)
+		t.Errorf("Scrub = %q", s)
+	}
+	// A secret the pattern cannot know (a short sign-in code) is reduced
+	// when it is named.
+	s = Scrub("code=Zq81xP0aLmv9 was refused", "Zq81xP0aLmv9")
+	if strings.Contains(s, "Zq81xP0aLmv9") || !strings.Contains(s, "Zq81…") {
+		t.Errorf("Scrub with a named secret = %q", s)
 	}
 }
 

@@ -44,7 +44,7 @@ func readKeychain(ctx context.Context, service string) (*ClaudeLogin, error) {
 		if errors.As(err, &ee) && ee.ExitCode() == keychainNotFound {
 			return nil, fmt.Errorf("%w: no Keychain item %q", ErrNoClaudeLogin, service)
 		}
-		return nil, fmt.Errorf("reading Keychain item %q: %v: %s", service, err, shorten(scrubTokens(stderr.String()), 200))
+		return nil, fmt.Errorf("reading Keychain item %q: %v: %s", service, err, shorten(Scrub(stderr.String()), 200))
 	}
 	out := bytes.TrimRight(stdout.Bytes(), "\r\n")
 	// security prints data that is not plain text as hex.

@@ -145,8 +145,8 @@ func parseRefreshError(status int, data []byte) *RefreshError {
 			e.Description = api.Message
 		}
 	}
-	e.Code = shorten(scrubTokens(e.Code), 64)
-	e.Description = shorten(scrubTokens(e.Description), 200)
+	e.Code = shorten(Scrub(e.Code), 64)
+	e.Description = shorten(Scrub(e.Description), 200)
 	return e
 }
 
@@ -154,9 +154,16 @@ func parseRefreshError(status int, data []byte) *RefreshError {
 // long unbroken runs of token characters.
 var tokenLike = regexp.MustCompile(`sk-ant-[A-Za-z0-9]+-[A-Za-z0-9_\-]+|[A-Za-z0-9_\-]{32,}`)
 
-// scrubTokens replaces anything in s that looks like a token with its
-// redacted form.
-func scrubTokens(s string) string {
+// Scrub makes s fit to show or log: each of secrets (a token, a sign-in
+// code, a verifier), and anything else in s that looks like a token, is
+// reduced to its RedactToken form. Every message that quotes a server's
+// answer or an error that may hold a secret goes through it.
+func Scrub(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 8 {
+			s = strings.ReplaceAll(s, sec, RedactToken(sec))
+		}
+	}
 	return tokenLike.ReplaceAllStringFunc(s, RedactToken)
 }
 

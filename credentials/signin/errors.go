@@ -2,8 +2,9 @@ package signin
 
 import (
 	"errors"
-	"regexp"
 	"strings"
+
+	"github.com/cc-router/cc-router/credentials"
 )
 
 // Errors a caller can match with errors.Is. Each message is written for the
@@ -41,20 +42,11 @@ var (
 	ErrBadCode = errors.New("that is not a sign-in code of the form CODE#STATE")
 )
 
-// tokenPattern matches Anthropic OAuth tokens so they can be cut out of
-// text that came from a server before it is shown.
-var tokenPattern = regexp.MustCompile(`sk-ant-[A-Za-z0-9_-]+`)
-
-// redact removes tokens and the given secrets (code, verifier) from s and
-// shortens it to a readable length.
+// redact makes server text and errors fit to show: tokens and the given
+// secrets (code, verifier) reduced by credentials.Scrub, whitespace folded,
+// and the result shortened to a readable length.
 func redact(s string, secrets ...string) string {
-	s = tokenPattern.ReplaceAllString(s, "[redacted]")
-	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(credentials.Scrub(s, secrets...)), " ")
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}
